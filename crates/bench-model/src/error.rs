@@ -1,0 +1,183 @@
+//! The errors of reading and writing our formats: each names the file, and the position when it has one.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What went wrong with one of our files, always naming the file.
+///
+/// Messages are one line, lower case, and end with what the user can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read (missing, a folder, no permission, ...).
+    #[error("cannot read {}: {}", .path.display(), io_reason(.source))]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The file, its temporary sibling, its lock or its folder could not be written.
+    #[error("cannot write {}: {}", .path.display(), io_reason(.source))]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A pytest-benchmark report of 0 bytes: what versions up to 5.2 leave when no benchmark ran.
+    #[error(
+        "{}: the report is empty (0 bytes): pytest-benchmark writes that when no benchmark ran; \
+         check that pytest collected benchmark tests and ran without --benchmark-disable or --benchmark-skip",
+        .path.display()
+    )]
+    EmptyReport {
+        /// The report.
+        path: PathBuf,
+    },
+    /// A well-formed report whose `benchmarks` array is empty.
+    #[error(
+        "{}: the report holds no benchmarks: no benchmark produced results; \
+         check that pytest collected benchmark tests and that they passed",
+        .path.display()
+    )]
+    NoBenchmarks {
+        /// The report.
+        path: PathBuf,
+    },
+    /// Text that is not JSON: truncated, interleaved, or not JSON at all.
+    #[error("{}:{line}:{column}: invalid JSON ({message}); {hint}", .path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// serde_json's description, without its position.
+        message: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// Valid JSON that is not the format we expect.
+    #[error("{}:{line}:{column}: {json_path}: {message}; {hint}", .path.display())]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending value (0 when unknown).
+        line: usize,
+        /// 1-based column of the offending value (0 when unknown).
+        column: usize,
+        /// Where in the document, e.g. `benchmarks[3].stats.mean`.
+        json_path: String,
+        /// What was expected there.
+        message: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+}
+
+/// Which kind of failure an [`Error`] is, for callers that react differently to each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Reading or writing the file failed.
+    Io,
+    /// The text is not JSON.
+    Syntax,
+    /// The JSON is not the expected format, or holds nothing to record.
+    Data,
+}
+
+impl Error {
+    /// Whether this is an I/O, a syntax or a data error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Read { .. } | Error::Write { .. } => ErrorKind::Io,
+            Error::Syntax { .. } => ErrorKind::Syntax,
+            Error::EmptyReport { .. } | Error::NoBenchmarks { .. } | Error::Schema { .. } => {
+                ErrorKind::Data
+            }
+        }
+    }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Error::Read { path, .. }
+            | Error::Write { path, .. }
+            | Error::EmptyReport { path }
+            | Error::NoBenchmarks { path }
+            | Error::Syntax { path, .. }
+            | Error::Schema { path, .. } => path,
+        }
+    }
+
+    pub(crate) fn read(path: &Path, source: io::Error) -> Self {
+        Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn write(path: &Path, source: io::Error) -> Self {
+        Error::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Turns a serde_json error on `text` into a syntax or schema error with line, column and path.
+    pub(crate) fn from_serde(
+        path: &Path,
+        text: &[u8],
+        error: &serde_json::Error,
+        hint: Hints,
+    ) -> Self {
+        let message = strip_position(&error.to_string());
+        if error.is_data() {
+            let offset = crate::json::offset_of(text, error.line(), error.column());
+            Error::Schema {
+                path: path.to_path_buf(),
+                line: error.line(),
+                column: error.column().max(1),
+                json_path: crate::json::path_at(text, offset),
+                message,
+                hint: hint.schema,
+            }
+        } else {
+            Error::Syntax {
+                path: path.to_path_buf(),
+                line: error.line(),
+                column: error.column().max(1),
+                message,
+                hint: hint.syntax,
+            }
+        }
+    }
+}
+
+/// What to tell the user for each kind of bad content, by file format.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hints {
+    pub syntax: &'static str,
+    pub schema: &'static str,
+}
+
+/// serde_json appends " at line L column C"; we print the position in front, as compilers do.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// The system's reason without Rust's " (os error N)" suffix.
+fn io_reason(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_lowercase(),
+        None => text.to_lowercase(),
+    }
+}
+
+/// Result of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

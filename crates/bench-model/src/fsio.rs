@@ -1,0 +1,147 @@
+//! Never losing a file: whole-file replacement through a synced temporary sibling, and advisory locks.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// An exclusive advisory lock that serializes every writer of one file, held until dropped.
+///
+/// The lock is a hidden sibling (`.NAME.lock`), never the file itself: the file is replaced by
+/// rename, so a lock on its inode would protect a file that is no longer there.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Blocks until this process is the only writer of `path`.
+    pub fn acquire(path: &Path) -> Result<Self> {
+        let lock_path = sibling(path, ".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::write(&lock_path, e))?;
+        file.lock().map_err(|e| Error::write(&lock_path, e))?;
+        remove_stale_temporaries(path);
+        Ok(FileLock { _file: file })
+    }
+}
+
+/// `dir/.name<suffix>` for `dir/name`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}{suffix}"))
+}
+
+fn temporary_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.tmp.")
+}
+
+/// Removes temporaries left by writers that were killed; only safe while holding the lock.
+fn remove_stale_temporaries(path: &Path) {
+    let prefix = temporary_prefix(path);
+    let dir = parent_dir(path);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Replaces `path` whole with what `fill` writes, or leaves it untouched.
+///
+/// Writes a temporary file in the same folder, syncs it, renames it over `path` and syncs the
+/// folder, so a crash at any moment leaves either the old or the new content, never a mix. An
+/// existing file's permissions carry over.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+) -> Result<()> {
+    let temporary =
+        parent_dir(path).join(format!("{}{}", temporary_prefix(path), std::process::id()));
+    let result = write_then_rename(path, &temporary, fill);
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+fn write_then_rename(
+    path: &Path,
+    temporary: &Path,
+    fill: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+) -> Result<()> {
+    let file = File::create(temporary).map_err(|e| Error::write(temporary, e))?;
+    {
+        let mut writer = BufWriter::with_capacity(1 << 20, &file);
+        fill(&mut writer).map_err(|e| Error::write(temporary, e))?;
+        writer.flush().map_err(|e| Error::write(temporary, e))?;
+    }
+    if let Ok(metadata) = fs::metadata(path) {
+        file.set_permissions(metadata.permissions())
+            .map_err(|e| Error::write(temporary, e))?;
+    }
+    file.sync_all().map_err(|e| Error::write(temporary, e))?;
+    drop(file);
+    fs::rename(temporary, path).map_err(|e| Error::write(path, e))?;
+    // The rename is durable only once the folder's entry is on disk.
+    if let Ok(dir) = File::open(parent_dir(path)) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_fill_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aggregate.json");
+        fs::write(&path, "[1]").unwrap();
+        let error = write_atomic(&path, |w| {
+            w.write_all(b"[2")?;
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("disk full"), "{error}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[1]");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["aggregate.json"]);
+    }
+
+    #[test]
+    fn the_lock_removes_temporaries_of_killed_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aggregate.json");
+        fs::write(dir.path().join(".aggregate.json.tmp.999999"), "[half").unwrap();
+        let _lock = FileLock::acquire(&path).unwrap();
+        assert!(!dir.path().join(".aggregate.json.tmp.999999").exists());
+        assert!(dir.path().join(".aggregate.json.lock").exists());
+    }
+}

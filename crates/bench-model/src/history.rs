@@ -1,0 +1,319 @@
+//! A suite's history (`aggregate.json`): the bare JSON array of entries that GPE plots, and appending to it.
+//!
+//! An entry is a pytest-benchmark benchmark object (without `stats.data`) carrying the report's
+//! `commit_info`, as the original `aggregate.py` wrote it, so existing plots that address
+//! `commit_info.branch` and `stats.median` keep working. We add `datetime` (when the run ended)
+//! and `machine` (a compact [`MachineId`]), so runs can be ordered and machines told apart;
+//! entries written by the original script lack both and are read and kept unchanged.
+//!
+//! Appending never turns the old entries into values: it reads only what identifies each entry,
+//! copies the old text through and writes the new entries after it. That keeps a 150 MB history
+//! fast to append to, within its own size in memory, and byte-for-byte unchanged before the end.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Hints, Result};
+use crate::fsio::{write_atomic, FileLock};
+use crate::json::{self, NonFinite};
+use crate::report::{parse_tolerant, Benchmark, CommitInfo, Report};
+
+/// One benchmark of one run, as stored in a history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The benchmark as pytest-benchmark reported it, `stats.data` dropped unless asked to keep it.
+    #[serde(flatten)]
+    pub benchmark: Benchmark,
+    /// The report's `commit_info` (what the original script attached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_info: Option<CommitInfo>,
+    /// The report's `datetime`: when the run ended. Absent in entries of the original script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<String>,
+    /// Which machine ran it. Absent in entries of the original script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineId>,
+}
+
+impl HistoryEntry {
+    /// The entries one report adds to a history: every benchmark, in report order.
+    pub fn from_report(report: &Report, keep_data: bool) -> Vec<HistoryEntry> {
+        let machine = report
+            .machine_info
+            .as_ref()
+            .map(MachineId::from_machine_info);
+        report
+            .benchmarks
+            .iter()
+            .map(|benchmark| {
+                let mut benchmark = benchmark.clone();
+                if !keep_data {
+                    benchmark.stats.data = None;
+                }
+                HistoryEntry {
+                    benchmark,
+                    commit_info: report.commit_info.clone(),
+                    datetime: report.datetime.clone(),
+                    machine: machine.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn key(&self) -> EntryKey {
+        let stats = &self.benchmark.stats;
+        EntryKey {
+            fullname: self.benchmark.fullname.clone(),
+            commit: self
+                .commit_info
+                .as_ref()
+                .and_then(|c| c.id())
+                .map(str::to_owned),
+            timings: [
+                stats.min.get(),
+                stats.max.get(),
+                stats.mean.get(),
+                stats.rounds.get(),
+            ]
+            .map(f64::to_bits),
+        }
+    }
+}
+
+/// What identifies the machine a run was measured on; never py-cpuinfo's long `flags` list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MachineId {
+    /// Host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Operating system, e.g. `Linux`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Kernel release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// Architecture, e.g. `x86_64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// e.g. `CPython`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_implementation: Option<String>,
+    /// e.g. `3.11.7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_version: Option<String>,
+    /// The CPU's brand string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_brand: Option<String>,
+    /// Logical CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<u64>,
+}
+
+impl MachineId {
+    /// Extracts the identity from a report's `machine_info`, whatever py-cpuinfo version wrote it.
+    pub fn from_machine_info(info: &Map<String, Value>) -> Self {
+        let text = |v: Option<&Value>| {
+            v.and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let cpu = info.get("cpu").and_then(Value::as_object);
+        let cpu_field = |key: &str| cpu.and_then(|c| c.get(key));
+        MachineId {
+            node: text(info.get("node")),
+            system: text(info.get("system")),
+            release: text(info.get("release")),
+            machine: text(info.get("machine")),
+            python_implementation: text(info.get("python_implementation")),
+            python_version: text(info.get("python_version")),
+            // py-cpuinfo 4 wrote `brand`, 6 and later `brand_raw`.
+            cpu_brand: text(cpu_field("brand_raw")).or_else(|| text(cpu_field("brand"))),
+            cpu_count: cpu_field("count").and_then(Value::as_u64),
+        }
+    }
+}
+
+/// What makes two entries the same run of the same benchmark.
+///
+/// Timings are measured to the nanosecond, so two runs never share min, max, mean and rounds;
+/// keying on them also recognises entries written by the original script, which have no datetime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EntryKey {
+    fullname: String,
+    commit: Option<String>,
+    timings: [u64; 4],
+}
+
+/// The fields of a stored entry that [`EntryKey`] needs; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct StoredKey {
+    fullname: String,
+    #[serde(default)]
+    commit_info: Option<StoredCommit>,
+    stats: StoredStats,
+}
+
+#[derive(Deserialize)]
+struct StoredCommit {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StoredStats {
+    min: f64,
+    max: f64,
+    mean: f64,
+    rounds: f64,
+}
+
+impl StoredKey {
+    fn into_key(self) -> EntryKey {
+        let s = self.stats;
+        EntryKey {
+            fullname: self.fullname,
+            commit: self.commit_info.and_then(|c| c.id),
+            timings: [s.min, s.max, s.mean, s.rounds].map(f64::to_bits),
+        }
+    }
+}
+
+const HISTORY_HINTS: Hints = Hints {
+    syntax: "the history is corrupt; restore it from version control, or move it away to start a new one",
+    schema: "this is not a history of pytest-benchmark entries; pass the right file with --history",
+};
+
+/// What [`append`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Entries written.
+    pub appended: usize,
+    /// Entries already in the history (or given twice), not written again.
+    pub duplicates: usize,
+    /// Entries in the history afterwards.
+    pub total: usize,
+    /// Whether the history file did not exist before.
+    pub created: bool,
+    /// Non-finite numbers of the old history rewritten as `null`.
+    pub non_finite: Vec<NonFinite>,
+}
+
+/// Reads every entry of a history file (tolerating Python's non-finite numbers).
+pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
+    let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(empty_history(path));
+    }
+    parse_tolerant(&text, path, HISTORY_HINTS)
+}
+
+fn empty_history(path: &Path) -> Error {
+    Error::Schema {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        json_path: "(root)".into(),
+        message: "the history is empty (0 bytes), not a JSON array".into(),
+        hint:
+            "a crash of the original aggregate.py can leave this; restore it from version control, \
+               or delete it to start a new history",
+    }
+}
+
+/// Appends `entries` to the history at `path`, skipping those it already holds.
+///
+/// Creates the history when it does not exist. Holds the history's lock throughout and replaces
+/// the file whole, so concurrent appenders all land and a crash leaves the old or the new file.
+/// On any error the history is left as it was.
+pub fn append(path: &Path, entries: &[HistoryEntry]) -> Result<AppendOutcome> {
+    let _lock = FileLock::acquire(path)?;
+    let old = match std::fs::read(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::read(path, e)),
+    };
+
+    let (old, stored, non_finite) = match old {
+        None => (Vec::new(), Vec::new(), Vec::new()),
+        Some(text) if text.iter().all(u8::is_ascii_whitespace) => return Err(empty_history(path)),
+        Some(text) => match serde_json::from_slice::<Vec<StoredKey>>(&text) {
+            Ok(stored) => (text, stored, Vec::new()),
+            Err(error) => match json::replace_non_finite(&text).filter(|_| error.is_syntax()) {
+                // Old entries with Python's NaN: rewrite them as null, so the file becomes strict JSON.
+                Some((strict, found)) => {
+                    let stored = serde_json::from_slice::<Vec<StoredKey>>(&strict)
+                        .map_err(|e| Error::from_serde(path, &strict, &e, HISTORY_HINTS))?;
+                    (strict, stored, found)
+                }
+                None => return Err(Error::from_serde(path, &text, &error, HISTORY_HINTS)),
+            },
+        },
+    };
+    let created = old.is_empty();
+    let stored_count = stored.len();
+    let mut seen: HashSet<EntryKey> = stored.into_iter().map(StoredKey::into_key).collect();
+    let fresh: Vec<&HistoryEntry> = entries
+        .iter()
+        .filter(|entry| seen.insert(entry.key()))
+        .collect();
+    let outcome = AppendOutcome {
+        appended: fresh.len(),
+        duplicates: entries.len() - fresh.len(),
+        total: stored_count + fresh.len(),
+        created,
+        non_finite,
+    };
+    if fresh.is_empty() && outcome.non_finite.is_empty() {
+        return Ok(outcome);
+    }
+
+    let new_text =
+        json::to_pretty_vec(&fresh).map_err(|e| Error::write(path, io::Error::other(e)))?;
+    write_atomic(path, |out| write_appended(out, &old, &new_text))?;
+    Ok(outcome)
+}
+
+/// Writes the old array with the new entries after its last element.
+///
+/// `new_text` is the pretty-printed array of new entries, `[\n    {...}\n]`; the old text is kept
+/// as it was (compact or indented) up to its closing bracket.
+fn write_appended(out: &mut impl Write, old: &[u8], new_text: &[u8]) -> io::Result<()> {
+    let body = old.trim_ascii_end();
+    let old_is_empty_array = body
+        .strip_suffix(b"]")
+        .is_none_or(|inner| inner.trim_ascii() == b"[");
+    if old.is_empty() || old_is_empty_array {
+        out.write_all(new_text)?;
+    } else {
+        let without_bracket = body[..body.len() - 1].trim_ascii_end();
+        out.write_all(without_bracket)?;
+        out.write_all(b",")?;
+        out.write_all(&new_text[1..])?;
+    }
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appending_keeps_the_old_text_and_its_layout() {
+        let new = br#"[
+    {"x": 2}
+]"#;
+        let mut out = Vec::new();
+        write_appended(&mut out, br#"[{"x": 1}]"#, new).unwrap();
+        assert_eq!(out, b"[{\"x\": 1},\n    {\"x\": 2}\n]\n");
+        let mut out = Vec::new();
+        write_appended(&mut out, b"[\n    {\"x\": 1}\n]  \n", new).unwrap();
+        assert_eq!(out, b"[\n    {\"x\": 1},\n    {\"x\": 2}\n]\n");
+        let mut out = Vec::new();
+        write_appended(&mut out, b"[ ]", new).unwrap();
+        assert_eq!(out, [&new[..], b"\n"].concat());
+    }
+}
