@@ -108,11 +108,11 @@ pub struct Benchmark {
     /// The options the benchmark ran with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Options>,
-    /// The timings.
-    pub stats: Stats,
     /// `--benchmark-cprofile` output, kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cprofile: Option<Value>,
+    /// The timings.
+    pub stats: Stats,
     /// Keys added by plugins, and by us in a history entry.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -1,1 +1,5 @@
-fn main() {}
+//! `build-list`: write the list.json index GPE reads (replaces buildlist.py).
+
+fn main() -> std::process::ExitCode {
+    build_list::cli::main()
+}

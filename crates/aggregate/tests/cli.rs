@@ -1,0 +1,387 @@
+//! The `aggregate` binary on real reports: what it appends, what it refuses, and that it never
+//! damages a history.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn fixture(relative: &str) -> PathBuf {
+    fixtures().join(relative)
+}
+
+/// Runs `aggregate ARGS` in `dir`.
+fn aggregate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aggregate"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Parses strictly, as GPE's `JSON.parse` does: serde_json rejects NaN and Infinity too.
+fn strict_json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn python_json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap();
+    serde_json::from_str(
+        &text
+            .replace("-Infinity", "null")
+            .replace("Infinity", "null")
+            .replace("NaN", "null"),
+    )
+    .unwrap()
+}
+
+fn entries(history: &Path) -> Vec<Value> {
+    strict_json(history).as_array().unwrap().clone()
+}
+
+#[test]
+fn in_a_suite_folder_it_does_what_the_original_did_but_keeps_every_benchmark() {
+    for version in ["3.2.3", "3.4.1", "4.0.0", "5.1.0", "5.3.1"] {
+        let dir = tempfile::tempdir().unwrap();
+        let source = fixture(&format!("reports/{version}/git-clean.json"));
+        fs::copy(&source, dir.path().join("output.json")).unwrap();
+        let output = aggregate(dir.path(), &[]);
+        assert!(output.status.success(), "{version}: {}", stderr(&output));
+
+        let report = python_json(&source);
+        let benchmarks = report["benchmarks"].as_array().unwrap();
+        let history = entries(&dir.path().join("aggregate.json"));
+        assert_eq!(
+            history.len(),
+            benchmarks.len(),
+            "{version}: every benchmark is kept"
+        );
+        for (entry, benchmark) in history.iter().zip(benchmarks) {
+            let mut expected = benchmark.clone();
+            expected["stats"].as_object_mut().unwrap().remove("data");
+            for (key, value) in expected.as_object().unwrap() {
+                assert_eq!(&entry[key], value, "{version}: {key} changed");
+            }
+            assert_eq!(entry["commit_info"], report["commit_info"]);
+            assert_eq!(entry["datetime"], report["datetime"]);
+            assert_eq!(entry["machine"]["node"], report["machine_info"]["node"]);
+            assert!(entry["stats"].get("data").is_none());
+            // What the existing GPE plots address.
+            assert!(entry["commit_info"]["branch"].is_string());
+            for stat in ["min", "max", "mean", "median", "stddev"] {
+                assert!(entry["stats"][stat].is_number(), "{version}: stats.{stat}");
+            }
+        }
+        let line = stderr(&output);
+        assert_eq!(line.lines().count(), 1, "one summary line: {line}");
+        assert!(
+            line.contains(&format!("appended {} entries", benchmarks.len())),
+            "{line}"
+        );
+        assert!(line.contains("(new history)"), "{line}");
+    }
+}
+
+#[test]
+fn appending_the_same_report_twice_adds_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-dirty.json");
+    let report = report.to_str().unwrap();
+    assert!(aggregate(dir.path(), &[report]).status.success());
+    let before = fs::read(dir.path().join("aggregate.json")).unwrap();
+    let output = aggregate(dir.path(), &[report]);
+    assert!(output.status.success());
+    assert!(
+        stderr(&output).contains("appended 0 entries, skipped 5 as already recorded"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("appended before"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(fs::read(dir.path().join("aggregate.json")).unwrap(), before);
+}
+
+#[test]
+fn several_reports_in_one_call_land_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = fixture("reports/4.0.0/git-clean.json");
+    let second = fixture("reports/5.3.1/unversioned.json");
+    let output = aggregate(
+        dir.path(),
+        &[
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+            "--history",
+            "data/kmeans.json",
+        ],
+    );
+    assert!(
+        !output.status.success(),
+        "a missing folder is an error, not created silently"
+    );
+    fs::create_dir(dir.path().join("data")).unwrap();
+    let output = aggregate(
+        dir.path(),
+        &[
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+            "--history",
+            "data/kmeans.json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let history = entries(&dir.path().join("data/kmeans.json"));
+    let ids: Vec<_> = history
+        .iter()
+        .map(|e| e["commit_info"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let first_count = python_json(&first)["benchmarks"].as_array().unwrap().len();
+    assert!(ids[..first_count].iter().all(|id| id.len() == 40));
+    assert!(ids[first_count..].iter().all(|id| id == "unversioned"));
+}
+
+#[test]
+fn histories_of_the_original_script_keep_their_entries_byte_for_byte() {
+    for name in ["original-compact", "original-indented"] {
+        let dir = tempfile::tempdir().unwrap();
+        let history = dir.path().join("aggregate.json");
+        fs::copy(fixture(&format!("histories/{name}.json")), &history).unwrap();
+        let old_text = fs::read(&history).unwrap();
+        let old_entries = entries(&history);
+
+        let report = fixture("reports/5.3.1/unversioned.json");
+        let output = aggregate(dir.path(), &[report.to_str().unwrap()]);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+
+        let new_text = fs::read(&history).unwrap();
+        let kept = &old_text[..old_text.iter().rposition(|&b| b == b']').unwrap()];
+        assert!(
+            new_text.starts_with(kept.trim_ascii_end()),
+            "{name}: the old text must be kept as it was"
+        );
+        let new_entries = entries(&history);
+        assert_eq!(
+            &new_entries[..old_entries.len()],
+            &old_entries[..],
+            "{name}"
+        );
+        assert_eq!(new_entries.len(), old_entries.len() + 5, "{name}");
+    }
+}
+
+#[test]
+fn the_original_scripts_first_entry_is_recognised_as_a_duplicate() {
+    // original-compact holds benchmarks[0] of this report, written by the original script.
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("aggregate.json");
+    fs::copy(fixture("histories/original-compact.json"), &history).unwrap();
+    let report = fixture("reports/4.0.0/git-clean.json");
+    let output = aggregate(dir.path(), &[report.to_str().unwrap()]);
+    assert!(
+        stderr(&output).contains("skipped 1 as already recorded"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn non_finite_numbers_become_null_with_a_warning_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/nonfinite.json");
+    let output = aggregate(dir.path(), &[report.to_str().unwrap()]);
+    assert!(output.status.success());
+    let text = stderr(&output);
+    assert!(
+        text.contains("warning: ") && text.contains("benchmarks[1].params.scale: NaN"),
+        "{text}"
+    );
+    let history = entries(&dir.path().join("aggregate.json"));
+    assert!(history[1]["params"]["scale"].is_null());
+    assert_eq!(history[0]["params"]["scale"], 1.0);
+
+    // A history the original script wrote with -Infinity becomes strict JSON on the next append.
+    let history = dir.path().join("old.json");
+    fs::copy(fixture("histories/original-nonfinite.json"), &history).unwrap();
+    let output = aggregate(
+        dir.path(),
+        &[
+            fixture("reports/5.3.1/git-clean.json").to_str().unwrap(),
+            "-o",
+            "old.json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("old.json: [0].extra_info.ratio: -Infinity"),
+        "{}",
+        stderr(&output)
+    );
+    strict_json(&history);
+}
+
+#[test]
+fn keep_data_keeps_every_rounds_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.1.0/git-clean.json");
+    assert!(
+        aggregate(dir.path(), &[report.to_str().unwrap(), "--keep-data"])
+            .status
+            .success()
+    );
+    let history = entries(&dir.path().join("aggregate.json"));
+    let rounds = history[0]["stats"]["rounds"].as_u64().unwrap() as usize;
+    assert_eq!(
+        history[0]["stats"]["data"].as_array().unwrap().len(),
+        rounds
+    );
+}
+
+/// A report of pytest-benchmark 5.3 in which nothing ran is no file at all; one with an empty
+/// benchmarks array is what a plugin or a hand-made file gives.
+fn empty_benchmarks_report(dir: &Path) -> PathBuf {
+    let mut report = python_json(&fixture("reports/5.3.1/git-clean.json"));
+    report["benchmarks"] = Value::Array(Vec::new());
+    let path = dir.join("none-ran.json");
+    fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn bad_input_is_one_clear_line_exit_2_and_the_history_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("aggregate.json");
+    fs::copy(fixture("histories/original-indented.json"), &history).unwrap();
+    let before = fs::read(&history).unwrap();
+    let good = fixture("reports/5.3.1/git-clean.json");
+    let none_ran = empty_benchmarks_report(dir.path());
+    let bad = |name: &str| fixture(&format!("bad/{name}")).to_str().unwrap().to_owned();
+
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["missing.json".into()], "cannot read missing.json: no such file"),
+        (vec![bad("empty.json")], "empty.json: the report is empty (0 bytes): pytest-benchmark writes that when no benchmark ran"),
+        (vec![fixture("reports/4.0.0/no-benchmarks.json").to_str().unwrap().into()], "the report is empty (0 bytes)"),
+        (vec![none_ran.to_str().unwrap().into()], "none-ran.json: the report holds no benchmarks"),
+        (vec![bad("truncated.json")], "truncated.json:73:"),
+        (vec![bad("interleaved.json")], "interleaved.json:"),
+        (vec![bad("wrong-shape.json")], "wrong-shape.json:1:15: benchmarks: invalid type: map, expected a sequence"),
+        (vec![bad("bad-stat.json")], "benchmarks[3].stats.mean: invalid type: string \"fast\""),
+        (vec![bad("history-object.json")], "missing field `benchmarks`"),
+        (vec![dir.path().to_str().unwrap().into()], "cannot read"),
+        // One good report and one bad: nothing is appended.
+        (vec![good.to_str().unwrap().into(), bad("truncated.json")], "truncated.json:"),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = aggregate(dir.path(), &args);
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {text}");
+        assert_eq!(text.lines().count(), 1, "{args:?}: one line: {text}");
+        assert!(text.starts_with("aggregate: error: "), "{args:?}: {text}");
+        assert!(
+            text.contains(expected),
+            "{args:?}: expected {expected:?} in {text}"
+        );
+        assert_eq!(
+            fs::read(&history).unwrap(),
+            before,
+            "{args:?} changed the history"
+        );
+    }
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.to_string_lossy().contains(".tmp.")),
+        "temporaries left: {names:?}"
+    );
+}
+
+#[test]
+fn a_history_that_is_not_an_array_of_entries_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("reports/5.3.1/git-clean.json");
+    let good = good.to_str().unwrap();
+    let cases = [
+        (
+            "object.json",
+            &b"{\"not\": \"an array\"}"[..],
+            "object.json:1:1: (root): invalid type: map, expected a sequence",
+        ),
+        (
+            "numbers.json",
+            b"[1, 2]",
+            "numbers.json:1:2: [0]: invalid type: integer `1`",
+        ),
+        (
+            "foreign.json",
+            b"[{\"name\": \"x\"}]",
+            "[0]: missing field `fullname`",
+        ),
+        (
+            "empty.json",
+            b"",
+            "empty.json:1:1: (root): the history is empty (0 bytes)",
+        ),
+        (
+            "cut.json",
+            b"[{\"fullname\": \"a\", \"st",
+            "cut.json:1:22: invalid JSON (EOF while parsing",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, content).unwrap();
+        let output = aggregate(dir.path(), &[good, "--history", name]);
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{name}: {text}");
+        assert!(
+            text.contains(expected),
+            "{name}: expected {expected:?} in {text}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), content, "{name} changed");
+    }
+}
+
+#[test]
+fn an_unwritable_history_is_an_io_error_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("file"), "").unwrap();
+    let good = fixture("reports/5.3.1/git-clean.json");
+    // A path below a regular file cannot be created, even by root.
+    let output = aggregate(
+        dir.path(),
+        &[good.to_str().unwrap(), "--history", "file/aggregate.json"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot write file/.aggregate.json.lock: not a directory"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        aggregate(dir.path(), &["--no-such-flag"]).status.code(),
+        Some(2)
+    );
+    let help = aggregate(dir.path(), &["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}

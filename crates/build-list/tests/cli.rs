@@ -1,0 +1,220 @@
+//! The `build-list` binary on real folders: what it lists, in what order, under which names.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+/// The list's schema, pinned: GPE reads exactly these two keys.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    file: String,
+}
+
+fn build_list(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_build-list"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn touch(root: &Path, relative: &str) {
+    let path = root.join(relative);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, "[]").unwrap();
+}
+
+fn listed(output: &Output) -> Vec<(String, String)> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let entries: Vec<Entry> = serde_json::from_slice(&output.stdout).unwrap();
+    entries.into_iter().map(|e| (e.name, e.file)).collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(n, f)| (n.to_string(), f.to_string()))
+        .collect()
+}
+
+#[test]
+fn lists_like_the_original_sorted_and_without_hidden_files_or_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "strings/aggregate.json",
+        "arrays/aggregate.json",
+        "odd name (1)/aggregate.json",
+        ".git/x.json",
+        "arrays/.aggregate.json.lock",
+        "arrays/.hidden.json",
+        "list.json",
+        "arrays/notes.txt",
+    ] {
+        touch(dir.path(), file);
+    }
+    let output = build_list(dir.path(), &["."]);
+    assert_eq!(
+        listed(&output),
+        pairs(&[
+            ("arrays", "arrays/aggregate.json"),
+            ("odd name (1)", "odd name (1)/aggregate.json"),
+            ("strings", "strings/aggregate.json"),
+        ])
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with("[\n    {\n        \"name\""),
+        "pretty-printed: {text}"
+    );
+    assert!(text.ends_with("]\n"));
+}
+
+#[test]
+fn output_file_is_written_whole_and_never_lists_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    touch(dir.path(), "data/kmeans/aggregate.json");
+    let output = build_list(
+        dir.path(),
+        &["data", "-o", "data/list.json", "--pattern", "**/*.json"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stdout.is_empty());
+    let entries: Vec<Entry> =
+        serde_json::from_slice(&fs::read(dir.path().join("data/list.json")).unwrap()).unwrap();
+    assert_eq!(
+        entries,
+        [Entry {
+            name: "kmeans".into(),
+            file: "kmeans/aggregate.json".into()
+        }]
+    );
+    // Run again: the list now exists and must still not list itself.
+    assert!(build_list(
+        dir.path(),
+        &["data", "-o", "data/list.json", "--pattern", "**/*.json"]
+    )
+    .status
+    .success());
+    let entries: Vec<Entry> =
+        serde_json::from_slice(&fs::read(dir.path().join("data/list.json")).unwrap()).unwrap();
+    assert_eq!(entries.len(), 1);
+}
+
+#[test]
+fn patterns_and_name_templates_cover_plots_and_ginkgo_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "plots/trend.jsonata",
+        "plots/box-plot.jsonata",
+        "plots/readme.md",
+    ] {
+        touch(dir.path(), file);
+    }
+    let output = build_list(
+        dir.path(),
+        &["plots", "--pattern", "*.jsonata", "--name", "{stem}"],
+    );
+    assert_eq!(
+        listed(&output),
+        pairs(&[("box-plot", "box-plot.jsonata"), ("trend", "trend.jsonata")])
+    );
+
+    for file in ["data/omp/csr/apply.json", "data/cuda/coo/apply.json"] {
+        touch(dir.path(), file);
+    }
+    let output = build_list(
+        dir.path(),
+        &["data", "--pattern", "*/*/*.json", "--name", "{}({}) {stem}"],
+    );
+    assert_eq!(
+        listed(&output),
+        pairs(&[
+            ("cuda(coo) apply", "cuda/coo/apply.json"),
+            ("omp(csr) apply", "omp/csr/apply.json")
+        ])
+    );
+}
+
+#[test]
+fn duplicate_names_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    touch(dir.path(), "kmeans/aggregate.json");
+    touch(dir.path(), "kmeans/old.json");
+    let output = build_list(dir.path(), &[]);
+    assert_eq!(listed(&output).len(), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: the name \"kmeans\" is given to 2 files (kmeans/aggregate.json, kmeans/old.json)"), "{stderr}");
+}
+
+#[test]
+fn a_missing_root_is_an_error_and_no_match_an_empty_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = build_list(dir.path(), &["results/data"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("build-list: error: results/data: no such folder"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+
+    let output = build_list(dir.path(), &["."]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.stdout, b"[]\n");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no file below . matches \"*/*.json\"")
+    );
+}
+
+#[test]
+fn bad_patterns_and_templates_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--pattern", "[x"][..],
+        &["--pattern", "../*.json"],
+        &["--name", "{nope}"],
+        &["--name", "{2}"],
+    ] {
+        touch(dir.path(), "a/b.json");
+        let output = build_list(dir.path(), args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).starts_with("build-list: error: --"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2000 {
+        touch(dir.path(), &format!("suite-{i:04}/aggregate.json"));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_build-list"))
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
