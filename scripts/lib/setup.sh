@@ -1,0 +1,38 @@
+# Shared set-up of scripts/test and scripts/demo: installs what is missing, idempotently.
+# Source it; it defines ROOT and the functions below.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VENV=${BENCH_VENV:-$ROOT/.venv}
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# need_apt PACKAGE...: installs the Debian packages that are not installed yet.
+need_apt() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} (apt-get)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# need_cargo: fails with a clear message when there is no Rust toolchain.
+need_cargo() {
+  command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 2; }
+}
+
+# ensure_venv: a .venv with the pinned pytest and pytest-benchmark of scripts/requirements.txt.
+ensure_venv() {
+  local stamp=$VENV/.requirements
+  if [ -x "$VENV/bin/pytest" ] && cmp -s "$ROOT/scripts/requirements.txt" "$stamp"; then
+    return 0
+  fi
+  command -v python3 >/dev/null || need_apt python3 python3-venv
+  python3 -m venv "$VENV" 2>/dev/null || { need_apt python3-venv; python3 -m venv "$VENV"; }
+  log "installing pytest and pytest-benchmark into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
+  cp "$ROOT/scripts/requirements.txt" "$stamp"
+}
