@@ -1,0 +1,159 @@
+//! The `run-benchmarks` command line: arguments, progress, the summary table and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::{outcome::summary_table, pytest, run, Config, Publish};
+
+const EXAMPLES: &str = "\
+Examples:
+  In the folder that holds the suites, as run_benchmarks.sh:
+    run-benchmarks
+  Some suites, with the venv's pytest and a time limit, pytest's output kept in results/logs/:
+    run-benchmarks -d benchmarks --suite kmeans --pytest .venv/bin/pytest --timeout 1800 --quiet
+  Extra pytest arguments go after --:
+    run-benchmarks -- --benchmark-min-rounds=10 -x
+  Continue and publish the histories of a checkout of the data repository:
+    run-benchmarks --publish ../bench-data
+
+Exit status: 0 every suite recorded results, 1 a suite failed (or ran no benchmark),
+2 usage or I/O error (including a push that kept being rejected).";
+
+/// Run every pytest-benchmark suite, keep each suite's history and build the GPE lists.
+///
+/// Each immediate sub-folder of DIR holding pytest files is a suite. Each runs as
+/// `pytest --benchmark-json FILE` in its own folder, the report going to a temporary file (the
+/// source tree is left as it was); its benchmarks are appended to
+/// RESULTS/data/SUITE/aggregate.json, then RESULTS/data/list.json and RESULTS/plots/ are
+/// refreshed for the Ginkgo Performance Explorer.
+#[derive(Debug, Parser)]
+#[command(name = "run-benchmarks", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The folder whose sub-folders are the suites.
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Run only this suite (repeatable).
+    #[arg(short, long = "suite", value_name = "NAME")]
+    pub suites: Vec<String>,
+
+    /// Where data/, plots/ and logs/ go [default: DIR/results].
+    #[arg(short, long, value_name = "DIR", conflicts_with = "publish")]
+    pub results: Option<PathBuf>,
+
+    /// The pytest command, split into words (quotes group), never run through a shell.
+    #[arg(long, value_name = "CMD", default_value = "pytest")]
+    pub pytest: String,
+
+    /// Kill a suite's whole process group after this many seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+
+    /// Keep pytest's output in RESULTS/logs/SUITE.log instead of showing it.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Keep every round's time (stats.data) in the histories.
+    #[arg(long)]
+    pub keep_data: bool,
+
+    /// A git checkout of the data repository: read and write its data/ and plots/, then commit
+    /// every change and push.
+    #[arg(long, value_name = "REPO")]
+    pub publish: Option<PathBuf>,
+
+    /// With --publish, commit but do not push.
+    #[arg(long, requires = "publish")]
+    pub no_push: bool,
+
+    /// With --publish, how many times to push before giving up; each rejected push is followed
+    /// by a fetch, a reset to the remote and a re-application of this run's entries.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "publish")]
+    pub push_attempts: u32,
+
+    /// Arguments for pytest, after `--`.
+    #[arg(last = true, value_name = "PYTEST_ARGS")]
+    pub pytest_args: Vec<String>,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err("give a positive number of seconds".into())
+    }
+}
+
+impl Cli {
+    /// The run this command line asks for.
+    pub fn config(&self) -> Config {
+        let results = match (&self.publish, &self.results) {
+            (Some(repo), _) => repo.clone(),
+            (None, Some(results)) => results.clone(),
+            (None, None) => self.dir.join("results"),
+        };
+        Config {
+            dir: self.dir.clone(),
+            only: self.suites.clone(),
+            results,
+            launch: pytest::Launch {
+                command: pytest::split_command(&self.pytest),
+                extra_args: self.pytest_args.clone(),
+                timeout: self.timeout,
+            },
+            quiet: self.quiet,
+            keep_data: self.keep_data,
+            publish: self.publish.as_ref().map(|_| Publish {
+                push: !self.no_push,
+                attempts: self.push_attempts,
+            }),
+        }
+    }
+}
+
+/// Runs `run-benchmarks` with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stderr = std::io::stderr();
+    if pytest::split_command(&cli.pytest).is_empty() {
+        let _ = writeln!(stderr, "run-benchmarks: error: --pytest is empty; give the pytest command, e.g. --pytest pytest");
+        return ExitCode::from(2);
+    }
+    match run(&cli.config(), &mut stderr) {
+        Ok(summary) => {
+            let _ = write!(stderr, "\n{}", summary_table(&summary.suites));
+            if let Some(published) = &summary.published {
+                let what = match (published.committed, published.pushed) {
+                    (false, _) => "nothing changed, nothing committed".to_string(),
+                    (true, false) => "committed (not pushed)".to_string(),
+                    (true, true) => {
+                        format!("committed and pushed (attempt {})", published.attempts)
+                    }
+                };
+                let _ = writeln!(stderr, "run-benchmarks: published: {what}");
+            }
+            ExitCode::from(summary.exit_code())
+        }
+        Err(error) => {
+            let _ = writeln!(stderr, "run-benchmarks: error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_valid() {
+        super::Cli::command().debug_assert();
+    }
+}

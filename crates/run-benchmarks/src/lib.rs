@@ -1,0 +1,524 @@
+//! The whole pipeline behind `run-benchmarks`: run every suite with pytest, append each suite's
+//! benchmarks to its history, rebuild the GPE lists, and publish to a data repository.
+
+pub mod cli;
+pub mod outcome;
+pub mod plots;
+pub mod publish;
+pub mod pytest;
+pub mod suite;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aggregate::AppendOptions;
+use bench_model::{Error as ModelError, Report};
+
+pub use outcome::{Outcome, SuiteRun};
+pub use publish::{DataRepo, GitError};
+pub use suite::Suite;
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The folder whose sub-folders are the suites.
+    pub dir: PathBuf,
+    /// Only these suites (all when empty).
+    pub only: Vec<String>,
+    /// Where `data/`, `plots/` and `logs/` go; `DIR/results` by default. With `publish`, the
+    /// data repository's checkout.
+    pub results: PathBuf,
+    /// How pytest is launched.
+    pub launch: pytest::Launch,
+    /// Keep pytest's output in `logs/<suite>.log` instead of passing it through.
+    pub quiet: bool,
+    /// Keep `stats.data` in the histories.
+    pub keep_data: bool,
+    /// Commit (and push) the results in this git checkout.
+    pub publish: Option<Publish>,
+}
+
+/// How to publish.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// Push after committing.
+    pub push: bool,
+    /// Attempts at pushing before giving up (each after re-applying on the remote's state).
+    pub attempts: u32,
+}
+
+/// Why a run could not be done at all (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// DIR cannot be listed.
+    #[error("cannot read {}: {source}; pass the folder that holds the suites with -d", .dir.display())]
+    Dir {
+        /// The folder.
+        dir: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// No sub-folder of DIR holds tests.
+    #[error("no suite below {}: a suite is a sub-folder holding pytest files (test_*.py or *_test.py); pass the right folder with -d", .0.display())]
+    NoSuites(PathBuf),
+    /// `--suite NAME` names no suite.
+    #[error("--suite {name:?}: no such suite below {}; the suites are: {available}", .dir.display())]
+    UnknownSuite {
+        /// The name given.
+        name: String,
+        /// The folder searched.
+        dir: PathBuf,
+        /// The suites found.
+        available: String,
+    },
+    /// The run's folder for reports could not be made.
+    #[error("cannot create a folder for this run's reports: {0}")]
+    RunFolder(std::io::Error),
+    /// Writing lists or plots failed.
+    #[error(transparent)]
+    Write(#[from] ModelError),
+    /// Writing a list failed.
+    #[error(transparent)]
+    List(#[from] build_list::Error),
+    /// A git step of publishing failed.
+    #[error("{0}")]
+    Git(#[from] GitError),
+    /// Every push attempt was rejected; the reports are kept.
+    #[error("{source}; gave up after {attempts} attempts; this run's reports are kept in {} (re-apply them with: aggregate REPORT --history data/SUITE/aggregate.json)", .kept.display())]
+    PushFailed {
+        /// The last rejection.
+        source: GitError,
+        /// Attempts made.
+        attempts: u32,
+        /// Where the reports are.
+        kept: PathBuf,
+    },
+}
+
+/// What a whole run did.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// Each suite, in order.
+    pub suites: Vec<SuiteRun>,
+    /// Whether the results were committed / pushed.
+    pub published: Option<Published>,
+}
+
+/// What publishing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// A commit was made (false: nothing had changed).
+    pub committed: bool,
+    /// It reached the remote.
+    pub pushed: bool,
+    /// Push attempts it took.
+    pub attempts: u32,
+}
+
+impl RunSummary {
+    /// 0 every suite recorded, 1 some suite failed, 2 our own error.
+    pub fn exit_code(&self) -> u8 {
+        if self.suites.iter().any(|s| s.outcome.is_error()) {
+            2
+        } else if self.suites.iter().all(|s| s.outcome.is_success()) {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// The results folder: `data/<suite>/aggregate.json`, `data/list.json`, `plots/`, `logs/`.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// Its root.
+    pub root: PathBuf,
+}
+
+impl Results {
+    /// `data/`: what GPE's data URL points at.
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    /// `plots/`: what GPE's plots URL points at.
+    pub fn plots(&self) -> PathBuf {
+        self.root.join("plots")
+    }
+
+    /// A suite's history.
+    pub fn history(&self, suite: &str) -> PathBuf {
+        self.data().join(suite).join("aggregate.json")
+    }
+
+    /// Where `--quiet` keeps a suite's pytest output.
+    pub fn log(&self, suite: &str) -> PathBuf {
+        self.root.join("logs").join(format!("{suite}.log"))
+    }
+
+    /// Appends a report to a suite's history, creating its folder.
+    pub fn record(
+        &self,
+        suite: &str,
+        report: &Path,
+        keep_data: bool,
+    ) -> Result<aggregate::Summary, ModelError> {
+        let history = self.history(suite);
+        let folder = history.parent().expect("history has a folder");
+        std::fs::create_dir_all(folder).map_err(|e| ModelError::Write {
+            path: folder.to_path_buf(),
+            source: e,
+        })?;
+        aggregate::append_reports(
+            &[report.to_path_buf()],
+            &history,
+            &AppendOptions { keep_data },
+        )
+    }
+
+    /// Rebuilds `data/list.json` and `plots/list.json`, installs missing plots and the
+    /// `.gitignore` that keeps locks and logs out of a data repository. Returns warnings.
+    pub fn refresh(&self) -> Result<Vec<String>, Error> {
+        let mut warnings = Vec::new();
+        std::fs::create_dir_all(self.data()).map_err(|e| ModelError::Write {
+            path: self.data(),
+            source: e,
+        })?;
+        let data = build_list::build(&self.data(), &build_list::ListOptions::default())?;
+        warnings.extend(data.warnings);
+        write_list(&self.data().join("list.json"), &data.entries)?;
+
+        plots::install_missing(&self.plots())?;
+        let options = build_list::ListOptions {
+            pattern: "*.jsonata".into(),
+            name: build_list::NameTemplate::parse("{stem}").expect("valid template"),
+        };
+        let plots = build_list::build(&self.plots(), &options)?;
+        warnings.extend(plots.warnings);
+        write_list(&self.plots().join("list.json"), &plots.entries)?;
+
+        let ignore = self.root.join(".gitignore");
+        if !ignore.exists() {
+            bench_model::fsio::write_atomic(&ignore, |w| {
+                w.write_all(b"# Written by run-benchmarks: lock files, temporaries and pytest logs.\n.*.lock\n.*.tmp.*\n/logs/\n")
+            })?;
+        }
+        Ok(warnings)
+    }
+}
+
+fn write_list(path: &Path, entries: &[bench_model::ListEntry]) -> Result<(), ModelError> {
+    let text = bench_model::list::to_vec(entries);
+    bench_model::fsio::write_atomic(path, |w| w.write_all(&text))
+}
+
+/// Picks the suites to run: all of DIR's, or those named.
+pub fn select_suites(config: &Config) -> Result<Vec<Suite>, Error> {
+    let found = suite::discover(&config.dir, &config.results).map_err(|source| Error::Dir {
+        dir: config.dir.clone(),
+        source,
+    })?;
+    if found.is_empty() {
+        return Err(Error::NoSuites(config.dir.clone()));
+    }
+    if config.only.is_empty() {
+        return Ok(found);
+    }
+    config
+        .only
+        .iter()
+        .map(|name| {
+            found
+                .iter()
+                .find(|s| &s.name == name)
+                .cloned()
+                .ok_or_else(|| Error::UnknownSuite {
+                    name: name.clone(),
+                    dir: config.dir.clone(),
+                    available: found
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+        })
+        .collect()
+}
+
+/// Runs one suite and records what it wrote.
+pub fn run_suite(config: &Config, results: &Results, suite: &Suite, run_folder: &Path) -> SuiteRun {
+    let report = run_folder.join(format!("{}.json", suite.name));
+    let log = config.quiet.then(|| results.log(&suite.name));
+    if let Some(log) = &log {
+        let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
+    }
+    let execution = pytest::run(&config.launch, &suite.path, &report, log.as_deref());
+    let outcome = classify(config, results, suite, &report, execution.ending);
+    let kept = (outcome.recorded() > 0).then_some(report);
+    SuiteRun {
+        suite: suite.clone(),
+        outcome,
+        elapsed: execution.elapsed,
+        report: kept,
+    }
+}
+
+/// pytest's exit code when it collected no test.
+const NO_TESTS_COLLECTED: i32 = 5;
+
+fn classify(
+    config: &Config,
+    results: &Results,
+    suite: &Suite,
+    report: &Path,
+    ending: pytest::Ending,
+) -> Outcome {
+    let code = match ending {
+        pytest::Ending::NotStarted(error) => {
+            return Outcome::NotStarted {
+                command: config.launch.command.join(" "),
+                error: error.to_string(),
+            };
+        }
+        pytest::Ending::TimedOut => {
+            return Outcome::TimedOut {
+                after: config.launch.timeout.unwrap_or(Duration::ZERO),
+            };
+        }
+        pytest::Ending::Exited(status) => status.code(),
+    };
+    let passed = code == Some(0);
+    if !report.exists() {
+        return match code {
+            Some(0) => Outcome::NoBenchmarks {
+                reason: "pytest-benchmark wrote no report (benchmarks skipped or disabled?)".into(),
+            },
+            Some(NO_TESTS_COLLECTED) => Outcome::NoBenchmarks {
+                reason: "pytest collected no tests".into(),
+            },
+            _ => Outcome::PytestFailed {
+                code,
+                benchmarks: 0,
+            },
+        };
+    }
+    // Check the report before touching the history, to tell "nothing ran" from "corrupt".
+    if let Err(error) = Report::read(report) {
+        return match error {
+            ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }
+                if passed || code == Some(NO_TESTS_COLLECTED) =>
+            {
+                Outcome::NoBenchmarks {
+                    reason: "pytest-benchmark wrote an empty report".into(),
+                }
+            }
+            ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. } => {
+                Outcome::PytestFailed {
+                    code,
+                    benchmarks: 0,
+                }
+            }
+            other => Outcome::CorruptReport {
+                error: other.to_string(),
+            },
+        };
+    }
+    match results.record(&suite.name, report, config.keep_data) {
+        Ok(summary) if passed => Outcome::Recorded {
+            benchmarks: summary.benchmarks,
+            appended: summary.outcome.appended,
+        },
+        Ok(summary) => Outcome::PytestFailed {
+            code,
+            benchmarks: summary.benchmarks,
+        },
+        Err(error) => Outcome::HistoryError {
+            error: error.to_string(),
+        },
+    }
+}
+
+/// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
+pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Error> {
+    let suites = select_suites(config)?;
+    let results = Results {
+        root: config.results.clone(),
+    };
+    let repo = match &config.publish {
+        Some(_) => {
+            let repo = DataRepo::open(&results.root)?;
+            if repo.fast_forward() {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: {} is up to date with its remote",
+                    repo.path.display()
+                );
+            }
+            Some(repo)
+        }
+        None => None,
+    };
+    let run_folder = pytest::run_folder().map_err(Error::RunFolder)?;
+
+    let mut runs = Vec::new();
+    for (index, suite) in suites.iter().enumerate() {
+        let _ = writeln!(
+            progress,
+            "[{}/{}] {}: running pytest in {}",
+            index + 1,
+            suites.len(),
+            suite.name,
+            suite.path.display()
+        );
+        let run = run_suite(config, &results, suite, &run_folder);
+        let _ = writeln!(
+            progress,
+            "[{}/{}] {}: {} in {:.1} s",
+            index + 1,
+            suites.len(),
+            suite.name,
+            run.outcome.describe(),
+            run.elapsed.as_secs_f64()
+        );
+        runs.push(run);
+    }
+    for warning in results.refresh()? {
+        let _ = writeln!(progress, "run-benchmarks: warning: {warning}");
+    }
+
+    let published = match (&config.publish, &repo) {
+        (Some(publish), Some(repo)) => Some(publish_results(
+            publish,
+            repo,
+            &results,
+            &runs,
+            config.keep_data,
+            &run_folder,
+            progress,
+        )?),
+        _ => None,
+    };
+    // Keep the reports only while they may still be needed (see Error::PushFailed).
+    let _ = std::fs::remove_dir_all(&run_folder);
+    Ok(RunSummary {
+        suites: runs,
+        published,
+    })
+}
+
+/// The commit message: the measured commit and branch, then a line per suite.
+fn commit_message(runs: &[SuiteRun]) -> String {
+    let commit = runs
+        .iter()
+        .filter_map(|r| r.report.as_ref())
+        .find_map(|path| Report::read(path).ok())
+        .and_then(|read| read.report.commit_info);
+    let id = commit
+        .as_ref()
+        .and_then(|c| c.id())
+        .unwrap_or("unknown commit");
+    let short = if id.len() == 40 { &id[..12] } else { id };
+    let branch = commit
+        .as_ref()
+        .and_then(|c| c.branch())
+        .unwrap_or("unknown branch");
+    let mut message = format!("benchmarks of {short} on {branch}\n\nmeasured commit: {id}\n");
+    for run in runs {
+        message.push_str(&format!("{}: {}\n", run.suite.name, run.outcome.describe()));
+    }
+    message
+}
+
+fn publish_results(
+    publish: &Publish,
+    repo: &DataRepo,
+    results: &Results,
+    runs: &[SuiteRun],
+    keep_data: bool,
+    run_folder: &Path,
+    progress: &mut dyn Write,
+) -> Result<Published, Error> {
+    let message = commit_message(runs);
+    let paths = ["data", "plots", ".gitignore"];
+    let committed = repo.commit(&paths, &message)?;
+    if !publish.push || !committed {
+        return Ok(Published {
+            committed,
+            pushed: false,
+            attempts: 0,
+        });
+    }
+    let attempts = publish.attempts.max(1);
+    for attempt in 1..=attempts {
+        match repo.push() {
+            Ok(()) => {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: pushed to {} ({})",
+                    repo.remote.as_deref().unwrap_or("?"),
+                    repo.branch
+                );
+                return Ok(Published {
+                    committed,
+                    pushed: true,
+                    attempts: attempt,
+                });
+            }
+            Err(rejection) if attempt == attempts => {
+                return Err(Error::PushFailed {
+                    source: rejection,
+                    attempts,
+                    kept: keep_reports(run_folder),
+                });
+            }
+            Err(rejection) => {
+                let _ = writeln!(progress, "run-benchmarks: push {attempt}/{attempts} rejected ({}); re-applying this run on the remote's state", rejection.message);
+                let reapplied = repo.reset_to_remote().map_err(Error::from).and_then(|()| {
+                    for run in runs {
+                        if let Some(report) = &run.report {
+                            results.record(&run.suite.name, report, keep_data)?;
+                        }
+                    }
+                    results.refresh()?;
+                    repo.commit(&paths, &message)?;
+                    Ok(())
+                });
+                if let Err(error) = reapplied {
+                    let _ = writeln!(progress, "run-benchmarks: error: {error}");
+                    return Err(Error::PushFailed {
+                        source: rejection,
+                        attempts: attempt,
+                        kept: keep_reports(run_folder),
+                    });
+                }
+                std::thread::sleep(backoff(attempt));
+            }
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+/// Moves the run's reports somewhere that outlives the run, and says where.
+fn keep_reports(run_folder: &Path) -> PathBuf {
+    let kept = run_folder.with_file_name(format!(
+        "{}-kept",
+        run_folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    match std::fs::rename(run_folder, &kept) {
+        Ok(()) => kept,
+        Err(_) => run_folder.to_path_buf(),
+    }
+}
+
+/// Waits a little longer after each rejection, with jitter so that racing jobs drift apart.
+fn backoff(attempt: u32) -> Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 500)
+        .unwrap_or(0);
+    Duration::from_millis(250 * u64::from(attempt) + u64::from(jitter))
+}

@@ -1,0 +1,166 @@
+//! What came of each suite, how it is told, and what it means for the exit code.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::suite::Suite;
+
+/// What came of running one suite.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// pytest passed and its benchmarks are in the history.
+    Recorded {
+        /// Benchmarks in the report.
+        benchmarks: usize,
+        /// Of those, entries new to the history.
+        appended: usize,
+    },
+    /// pytest ran no benchmark: a 0-byte report, no report, or no test collected.
+    NoBenchmarks {
+        /// Why we think so.
+        reason: String,
+    },
+    /// pytest failed; whatever pytest-benchmark wrote was recorded.
+    PytestFailed {
+        /// pytest's exit code (None: killed by a signal).
+        code: Option<i32>,
+        /// Benchmarks recorded from its report.
+        benchmarks: usize,
+    },
+    /// pytest could not be started.
+    NotStarted {
+        /// The command as given.
+        command: String,
+        /// What the system said.
+        error: String,
+    },
+    /// pytest ran past `--timeout` and its process group was killed.
+    TimedOut {
+        /// The limit.
+        after: Duration,
+    },
+    /// pytest-benchmark's report is not a valid report.
+    CorruptReport {
+        /// The one-line error.
+        error: String,
+    },
+    /// The report was fine but the history could not be written.
+    HistoryError {
+        /// The one-line error.
+        error: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the suite recorded results and passed.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Recorded { .. })
+    }
+
+    /// Whether this is our error (I/O), rather than the suite's failure.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Outcome::HistoryError { .. })
+    }
+
+    /// Benchmarks recorded in the history from this run.
+    pub fn recorded(&self) -> usize {
+        match self {
+            Outcome::Recorded { benchmarks, .. } | Outcome::PytestFailed { benchmarks, .. } => {
+                *benchmarks
+            }
+            _ => 0,
+        }
+    }
+
+    /// A short word for the summary table.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Recorded { .. } => "recorded",
+            Outcome::NoBenchmarks { .. } => "no benchmarks",
+            Outcome::PytestFailed { .. } => "failed",
+            Outcome::NotStarted { .. } => "not started",
+            Outcome::TimedOut { .. } => "timed out",
+            Outcome::CorruptReport { .. } => "corrupt report",
+            Outcome::HistoryError { .. } => "history error",
+        }
+    }
+
+    /// One sentence: what happened and, when it went wrong, what to do.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Recorded { benchmarks, appended } if appended == benchmarks => {
+                format!("{benchmarks} {}", plural(*benchmarks, "benchmark"))
+            }
+            Outcome::Recorded { benchmarks, appended } => format!(
+                "{benchmarks} {} ({} already recorded)",
+                plural(*benchmarks, "benchmark"),
+                benchmarks - appended
+            ),
+            Outcome::NoBenchmarks { reason } => format!("no benchmark ran: {reason}"),
+            Outcome::PytestFailed { code, benchmarks } => {
+                let how = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
+                format!(
+                    "pytest {how}; {benchmarks} {} recorded; see pytest's output above or in the log",
+                    plural(*benchmarks, "benchmark")
+                )
+            }
+            Outcome::NotStarted { command, error } => format!(
+                "cannot start {command:?}: {error}; install pytest and pytest-benchmark, or pass the \
+                 right command with --pytest (e.g. --pytest 'python -m pytest' or a venv's bin/pytest)"
+            ),
+            Outcome::TimedOut { after } => format!(
+                "still running after --timeout {}; its processes were killed; nothing recorded",
+                after.as_secs_f64()
+            ),
+            Outcome::CorruptReport { error } => format!("nothing recorded: {error}"),
+            Outcome::HistoryError { error } => format!("the history could not be written: {error}"),
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// One suite of a run.
+#[derive(Debug, Clone)]
+pub struct SuiteRun {
+    /// The suite.
+    pub suite: Suite,
+    /// What came of it.
+    pub outcome: Outcome,
+    /// How long pytest ran.
+    pub elapsed: Duration,
+    /// The report recorded from, kept to re-apply after a rejected push.
+    pub report: Option<PathBuf>,
+}
+
+/// The end-of-run table: suite, outcome, benchmarks, time.
+pub fn summary_table(runs: &[SuiteRun]) -> String {
+    let width = runs
+        .iter()
+        .map(|r| r.suite.name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut table = format!(
+        "{:width$}  {:14}  {:>10}  {:>8}\n",
+        "suite", "outcome", "benchmarks", "time"
+    );
+    for run in runs {
+        let _ = writeln!(
+            table,
+            "{:width$}  {:14}  {:>10}  {:>6.1} s",
+            run.suite.name,
+            run.outcome.label(),
+            run.outcome.recorded(),
+            run.elapsed.as_secs_f64()
+        );
+    }
+    table
+}

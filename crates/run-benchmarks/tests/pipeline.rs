@@ -1,0 +1,478 @@
+//! `run-benchmarks` end to end with the real pytest-benchmark from the project's .venv and real
+//! git repositories (a local bare repository stands in for the remote).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The venv's pytest: missing fails under CI (scripts/test installs it) and skips elsewhere.
+fn pytest() -> Option<String> {
+    let venv = std::env::var_os("BENCH_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv"));
+    let pytest = venv.join("bin/pytest");
+    if pytest.is_file() {
+        return Some(pytest.to_string_lossy().into_owned());
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: scripts/test installs it",
+        pytest.display()
+    );
+    eprintln!(
+        "skipped: {} is missing; run scripts/test to install it",
+        pytest.display()
+    );
+    None
+}
+
+/// Keeps the suites fast: a few short rounds per benchmark.
+const FAST: [&str; 4] = [
+    "--",
+    "--benchmark-max-time=0.005",
+    "--benchmark-min-rounds=2",
+    "--benchmark-warmup=off",
+];
+
+fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .arg("--pytest")
+        .arg(pytest)
+        .args(args)
+        .args(FAST)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+fn copy_example_suites(to: &Path) {
+    for suite in ["arrays", "strings"] {
+        let file = format!("test_{suite}.py");
+        write(
+            &to.join(suite).join(&file),
+            &fs::read_to_string(root().join("fixtures/suites").join(suite).join(&file)).unwrap(),
+        );
+    }
+}
+
+/// Every file below `dir` but `skip`, with its content.
+fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path == skip {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn history(path: &Path) -> Vec<Value> {
+    serde_json::from_slice(&fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn two_suites_run_twice_keep_every_benchmark_and_leave_the_sources_as_they_were() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
+    let results = dir.path().join("results");
+    let before = snapshot(dir.path(), &results);
+
+    for run in 1..=2 {
+        let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "run {run}: {}",
+            stderr(&output)
+        );
+        let text = stderr(&output);
+        assert!(text.contains("[1/2] arrays: 5 benchmarks in "), "{text}");
+        assert!(text.contains("[2/2] strings: 4 benchmarks in "), "{text}");
+    }
+    for (suite, benchmarks) in [("arrays", 5), ("strings", 4)] {
+        let entries = history(&results.join("data").join(suite).join("aggregate.json"));
+        assert_eq!(
+            entries.len(),
+            2 * benchmarks,
+            "{suite}: every benchmark of both runs"
+        );
+        let runs: std::collections::BTreeSet<_> = entries
+            .iter()
+            .map(|e| e["datetime"].as_str().unwrap())
+            .collect();
+        assert_eq!(runs.len(), 2);
+        assert!(entries
+            .iter()
+            .all(|e| e["commit_info"].is_object() && e["stats"]["median"].is_number()));
+    }
+    let list: Vec<Value> = history(&results.join("data/list.json"));
+    let names: Vec<_> = list
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("arrays", "arrays/aggregate.json"),
+            ("strings", "strings/aggregate.json")
+        ]
+    );
+    let plots: Vec<Value> = history(&results.join("plots/list.json"));
+    assert!(!plots.is_empty());
+    assert!(
+        results.join("logs/arrays.log").is_file(),
+        "--quiet keeps pytest's output"
+    );
+    assert_eq!(
+        snapshot(dir.path(), &results),
+        before,
+        "the source tree changed"
+    );
+}
+
+#[test]
+fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("sleeper.pid");
+    write(
+        &dir.path().join("good/test_good.py"),
+        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+    );
+    write(
+        &dir.path().join("odd name (x)/test_odd.py"),
+        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+    );
+    write(
+        &dir.path().join("failing/test_failing.py"),
+        "def test_fast(benchmark):\n    benchmark(sum, range(10))\n\ndef test_broken():\n    assert False\n",
+    );
+    write(
+        &dir.path().join("plain/test_plain.py"),
+        "def test_no_benchmark():\n    assert True\n",
+    );
+    write(
+        &dir.path().join("hangs/test_hangs.py"),
+        &format!(
+            "import subprocess, time\n\ndef test_hangs(benchmark):\n    child = subprocess.Popen(['sleep', '600'])\n    \
+             open({:?}, 'w').write(str(child.pid))\n    time.sleep(600)\n",
+            pid_file.to_str().unwrap()
+        ),
+    );
+    let started = Instant::now();
+    let output = run_benchmarks(dir.path(), &pytest, &["--timeout", "5", "--quiet"]);
+    let text = stderr(&output);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the hanging suite was not stopped"
+    );
+    assert_eq!(output.status.code(), Some(1), "{text}");
+
+    let line = |suite: &str| {
+        text.lines()
+            .find(|l| l.starts_with(suite) && !l.contains('['))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("good").contains("recorded"), "{text}");
+    assert!(line("odd name (x)").contains("recorded"), "{text}");
+    assert!(line("failing").contains("failed"), "{text}");
+    assert!(line("plain").contains("no benchmarks"), "{text}");
+    assert!(line("hangs").contains("timed out"), "{text}");
+    assert!(
+        text.contains("failing: pytest exited with 1; 1 benchmark recorded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hangs: still running after --timeout 5"),
+        "{text}"
+    );
+
+    let data = dir.path().join("results/data");
+    assert_eq!(history(&data.join("good/aggregate.json")).len(), 1);
+    assert_eq!(history(&data.join("odd name (x)/aggregate.json")).len(), 1);
+    assert_eq!(
+        history(&data.join("failing/aggregate.json")).len(),
+        1,
+        "what pytest-benchmark wrote is kept"
+    );
+    assert!(!data.join("plain").exists() && !data.join("hangs").exists());
+
+    // The whole process group went: the benchmark's own child process too.
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "sleep {pid} survived the time-out"
+    );
+}
+
+#[test]
+fn a_missing_pytest_names_the_command_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
+    let output = run_benchmarks(dir.path(), "/no/such/venv/bin/pytest", &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("arrays: cannot start \"/no/such/venv/bin/pytest\""),
+        "{text}"
+    );
+    assert!(text.contains("--pytest"), "{text}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_benchmarks(dir.path(), "pytest", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no suite below ."),
+        "{}",
+        stderr(&output)
+    );
+    copy_example_suites(dir.path());
+    let output = run_benchmarks(dir.path(), "pytest", &["--suite", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("the suites are: arrays, strings"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run_benchmarks(dir.path(), "pytest", &["--publish", "."]);
+    assert_eq!(output.status.code(), Some(2), "not a git checkout");
+    assert!(
+        stderr(&output).contains("--publish needs a git checkout"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+// --- publishing -----------------------------------------------------------------------------
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A bare remote and `clones` clones of it, in `dir`.
+fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
+    let remote = dir.join("remote.git");
+    git(
+        dir,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    for clone in clones {
+        git(dir, &["clone", "-q", remote.to_str().unwrap(), clone]);
+    }
+    remote
+}
+
+fn one_benchmark_suite(dir: &Path) -> PathBuf {
+    let suites = dir.join("suites");
+    write(
+        &suites.join("tiny/test_tiny.py"),
+        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+    );
+    suites
+}
+
+#[test]
+fn publishing_commits_new_suites_and_pushes_them() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = remote_and_clones(dir.path(), &["data"]);
+    let suites = one_benchmark_suite(dir.path());
+    let output = run_benchmarks(
+        &suites,
+        &pytest,
+        &[
+            "--quiet",
+            "--publish",
+            dir.path().join("data").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("published: committed and pushed"),
+        "{}",
+        stderr(&output)
+    );
+
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "main"]);
+    let files: Vec<&str> = files.lines().collect();
+    assert!(files.contains(&"data/tiny/aggregate.json"), "{files:?}");
+    assert!(
+        files.contains(&"data/list.json") && files.contains(&"plots/list.json"),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.ends_with(".lock") && !f.starts_with("logs/")),
+        "{files:?}"
+    );
+    let message = git(&remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.starts_with("benchmarks of ") && message.contains("tiny: 1 benchmark"),
+        "{message}"
+    );
+
+    // --no-push commits only.
+    let output = run_benchmarks(
+        &suites,
+        &pytest,
+        &[
+            "--quiet",
+            "--no-push",
+            "--publish",
+            dir.path().join("data").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(git(&remote, &["rev-list", "--count", "main"]).trim(), "1");
+    assert_eq!(
+        git(&dir.path().join("data"), &["rev-list", "--count", "main"]).trim(),
+        "2"
+    );
+}
+
+#[test]
+fn two_clones_publishing_at_once_both_land() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = remote_and_clones(dir.path(), &["a", "b"]);
+    let suites = one_benchmark_suite(dir.path());
+    let spawn = |clone: &str| {
+        Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+            .args([
+                "--pytest",
+                &pytest,
+                "--quiet",
+                "--publish",
+                dir.path().join(clone).to_str().unwrap(),
+            ])
+            .args(FAST)
+            .current_dir(&suites)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let mut reapplied = 0;
+    for child in [a, b] {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        reapplied +=
+            usize::from(stderr(&output).contains("re-applying this run on the remote's state"));
+    }
+    // Both started from the same empty remote: the second push must have been rejected once.
+    assert_eq!(reapplied, 1);
+    assert_eq!(git(&remote, &["rev-list", "--count", "main"]).trim(), "2");
+    let check = dir.path().join("check");
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            check.to_str().unwrap(),
+        ],
+    );
+    let entries = history(&check.join("data/tiny/aggregate.json"));
+    let runs: std::collections::BTreeSet<_> = entries
+        .iter()
+        .map(|e| e["datetime"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (entries.len(), runs.len()),
+        (2, 2),
+        "both runs' entries must be in the remote"
+    );
+}
+
+#[test]
+fn a_remote_that_refuses_every_push_keeps_the_reports_and_fails() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = remote_and_clones(dir.path(), &["data"]);
+    write(
+        &remote.join("hooks/pre-receive"),
+        "#!/bin/sh\necho 'refused by policy' >&2\nexit 1\n",
+    );
+    Command::new("chmod")
+        .args(["+x", remote.join("hooks/pre-receive").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let suites = one_benchmark_suite(dir.path());
+    let output = run_benchmarks(
+        &suites,
+        &pytest,
+        &[
+            "--quiet",
+            "--push-attempts",
+            "2",
+            "--publish",
+            dir.path().join("data").to_str().unwrap(),
+        ],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("gave up after 2 attempts"), "{text}");
+    let kept = text
+        .split("reports are kept in ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let report = Path::new(kept).join("tiny.json");
+    assert!(report.is_file(), "{} is missing", report.display());
+    let report: Value = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["benchmarks"].as_array().unwrap().len(), 1);
+    fs::remove_dir_all(kept).unwrap();
+}
