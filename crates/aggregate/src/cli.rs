@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::{append_reports, AppendOptions};
+use crate::check::{self, GateArgs};
+use crate::{append_entries, load_reports, AppendOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -15,7 +16,12 @@ Examples:
   Several reports into one history:
     aggregate run1.json run2.json --history results/data/kmeans/aggregate.json
 
-Exit status: 0 appended (or nothing new), 2 bad input or I/O error (the history is left unchanged).";
+  Judge a pull request's run against main's history without recording it:
+    aggregate output.json --history aggregate.json --check --no-append --baseline-branch main \\
+      --fail-on-regression --markdown gate.md
+
+Exit status: 0 appended (or nothing new), 1 a regression confirmed with --fail-on-regression,
+2 bad input or I/O error (the history is left unchanged).";
 
 /// Append pytest-benchmark reports to a suite's history.
 ///
@@ -46,34 +52,57 @@ pub struct Cli {
     /// Print nothing but warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 /// Runs `aggregate` with the process's arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    run(&cli, &mut std::io::stderr())
+    run(&cli, &mut std::io::stdout(), &mut std::io::stderr())
 }
 
-/// Runs `aggregate` with parsed arguments, writing messages to `stderr`.
-pub fn run(cli: &Cli, stderr: &mut dyn Write) -> ExitCode {
-    let options = AppendOptions {
-        keep_data: cli.keep_data,
-    };
-    match append_reports(&cli.reports, &cli.history, &options) {
-        Ok(summary) => {
-            for warning in &summary.warnings {
-                let _ = writeln!(stderr, "aggregate: warning: {warning}");
-            }
-            if !cli.quiet {
-                let _ = writeln!(stderr, "aggregate: {}", summary.line());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            let _ = writeln!(stderr, "aggregate: error: {error}");
+/// Runs `aggregate` with parsed arguments, writing messages to `stderr` (and GitHub
+/// annotations to `stdout`).
+pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    match try_run(cli, stdout, stderr) {
+        Ok(code) => code,
+        Err(message) => {
+            let _ = writeln!(stderr, "aggregate: error: {message}");
             ExitCode::from(2)
         }
     }
+}
+
+fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, String> {
+    let options = AppendOptions { keep_data: cli.keep_data };
+    let (entries, warnings) = load_reports(&cli.reports, &options).map_err(|e| e.to_string())?;
+    let mut regressions = 0;
+    if cli.gate.check {
+        let gate = cli.gate.options().map_err(|e| e.to_string())?;
+        let report = check::check(&cli.history, &entries, &gate).map_err(|e| e.to_string())?;
+        cli.gate.emit(&report, "Benchmark gate", stdout, stderr).map_err(|e| e.to_string())?;
+        regressions = report.regressions();
+    }
+    if cli.gate.no_append {
+        for warning in &warnings {
+            let _ = writeln!(stderr, "aggregate: warning: {warning}");
+        }
+    } else {
+        let summary = append_entries(&entries, warnings, &cli.history).map_err(|e| e.to_string())?;
+        for warning in &summary.warnings {
+            let _ = writeln!(stderr, "aggregate: warning: {warning}");
+        }
+        if !cli.quiet {
+            let _ = writeln!(stderr, "aggregate: {}", summary.line());
+        }
+    }
+    if regressions > 0 && cli.gate.fail_on_regression {
+        let _ = writeln!(stderr, "aggregate: {regressions} regression(s) confirmed");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

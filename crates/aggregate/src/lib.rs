@@ -1,7 +1,9 @@
 //! Appending pytest-benchmark reports to a suite's history: the work behind the `aggregate`
 //! binary, and what `run-benchmarks` calls for every suite.
 
+pub mod check;
 pub mod cli;
+pub mod gate;
 
 use std::path::{Path, PathBuf};
 
@@ -90,6 +92,15 @@ pub fn append_reports(
     history: &Path,
     options: &AppendOptions,
 ) -> Result<Summary, Error> {
+    let (entries, warnings) = load_reports(reports, options)?;
+    append_entries(&entries, warnings, history)
+}
+
+/// Reads every report into history entries, in order, with the warnings reading gave.
+pub fn load_reports(
+    reports: &[PathBuf],
+    options: &AppendOptions,
+) -> Result<(Vec<HistoryEntry>, Vec<Warning>), Error> {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     for path in reports {
@@ -97,7 +108,16 @@ pub fn append_reports(
         warnings.extend(non_finite_warnings(path, read.non_finite));
         entries.extend(HistoryEntry::from_report(&read.report, options.keep_data));
     }
-    let mut outcome = history::append(history, &entries)?;
+    Ok((entries, warnings))
+}
+
+/// Appends entries already read (see [`load_reports`]) in one locked replacement.
+pub fn append_entries(
+    entries: &[HistoryEntry],
+    mut warnings: Vec<Warning>,
+    history: &Path,
+) -> Result<Summary, Error> {
+    let mut outcome = history::append(history, entries)?;
     warnings.extend(non_finite_warnings(
         history,
         std::mem::take(&mut outcome.non_finite),

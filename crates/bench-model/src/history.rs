@@ -114,6 +114,18 @@ pub struct MachineId {
 }
 
 impl MachineId {
+    /// What makes two runs comparable: the same host and hardware. Software versions are left
+    /// out on purpose: an upgraded Python on the same machine continues its series (and a step
+    /// it causes is worth seeing).
+    pub fn series_key(&self) -> String {
+        let cpu_count = self.cpu_count.map(|c| c.to_string());
+        [&self.node, &self.machine, &self.cpu_brand, &cpu_count]
+            .iter()
+            .map(|part| part.as_deref().unwrap_or("?"))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
     /// Extracts the identity from a report's `machine_info`, whatever py-cpuinfo version wrote it.
     pub fn from_machine_info(info: &Map<String, Value>) -> Self {
         let text = |v: Option<&Value>| {
@@ -204,6 +216,12 @@ pub struct AppendOutcome {
 
 /// Reads every entry of a history file (tolerating Python's non-finite numbers).
 pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
+    read_as(path)
+}
+
+/// Reads every entry of a history file into `T`, any shape of entry: a reader that needs only
+/// some fields (e.g. the gate) declares just those and the rest is skipped unparsed.
+pub fn read_as<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Vec<NonFinite>)> {
     let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(empty_history(path));
