@@ -67,7 +67,10 @@ pub struct Thresholds {
 impl Thresholds {
     /// Reads a JSON object such as `{"test_io.py::*": 25, "*[large]": 15}`.
     pub fn load(path: &Path) -> Result<Self, CheckError> {
-        let error = |message: String| CheckError::Thresholds { path: path.to_path_buf(), message };
+        let error = |message: String| CheckError::Thresholds {
+            path: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read(path).map_err(|e| error(e.to_string()))?;
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&text).map_err(|e| error(e.to_string()))?;
@@ -78,7 +81,8 @@ impl Thresholds {
                     .as_f64()
                     .filter(|p| *p >= 0.0)
                     .ok_or_else(|| error(format!("{pattern:?}: {percent} is not a percentage")))?;
-                let glob = glob::Pattern::new(&pattern).map_err(|e| error(format!("{pattern:?}: {e}")))?;
+                let glob =
+                    glob::Pattern::new(&pattern).map_err(|e| error(format!("{pattern:?}: {e}")))?;
                 Ok((glob, percent / 100.0))
             })
             .collect::<Result<_, CheckError>>()?;
@@ -87,7 +91,10 @@ impl Thresholds {
 
     /// The threshold (a fraction) for `fullname`.
     pub fn for_benchmark(&self, fullname: &str, default: f64) -> f64 {
-        self.patterns.iter().find(|(p, _)| p.matches(fullname)).map_or(default, |(_, t)| *t)
+        self.patterns
+            .iter()
+            .find(|(p, _)| p.matches(fullname))
+            .map_or(default, |(_, t)| *t)
     }
 }
 
@@ -207,7 +214,10 @@ pub struct CheckReport {
 impl CheckReport {
     /// Benchmarks with a confirmed regression.
     pub fn regressions(&self) -> usize {
-        self.benchmarks.iter().filter(|j| j.verdict() == Verdict::Regression).count()
+        self.benchmarks
+            .iter()
+            .filter(|j| j.verdict() == Verdict::Regression)
+            .count()
     }
 
     /// Joins the reports of several suites.
@@ -217,25 +227,44 @@ impl CheckReport {
     }
 }
 
-fn series_key(fullname: &str, machine: Option<&MachineId>) -> (String, String) {
-    (fullname.to_string(), machine.map(MachineId::series_key).unwrap_or_default())
+/// A series: one benchmark (`fullname`) on one machine (its series key).
+type SeriesKey = (String, String);
+
+/// One past run of a series: the branch it was measured on and its value.
+type PastRun = (Option<String>, f64);
+
+fn series_key(fullname: &str, machine: Option<&MachineId>) -> SeriesKey {
+    (
+        fullname.to_string(),
+        machine.map(MachineId::series_key).unwrap_or_default(),
+    )
 }
 
 /// Judges `entries` (a run, or a run and its reruns: values of one series are judged on their
 /// median) against the history at `path`, which may not exist yet.
-pub fn check(path: &Path, entries: &[HistoryEntry], options: &GateOptions) -> Result<CheckReport, CheckError> {
-    let records: Vec<Record> = if path.exists() { bench_model::history::read_as(path)?.0 } else { Vec::new() };
-    let mut past: BTreeMap<(String, String), Vec<(Option<String>, f64)>> = BTreeMap::new();
+pub fn check(
+    path: &Path,
+    entries: &[HistoryEntry],
+    options: &GateOptions,
+) -> Result<CheckReport, CheckError> {
+    let records: Vec<Record> = if path.exists() {
+        bench_model::history::read_as(path)?.0
+    } else {
+        Vec::new()
+    };
+    let mut past: BTreeMap<SeriesKey, Vec<PastRun>> = BTreeMap::new();
     for record in records {
         if let Some(value) = record.stats.get(options.stat) {
             let branch = record.commit_info.and_then(|c| c.branch);
-            past.entry(series_key(&record.fullname, record.machine.as_ref())).or_default().push((branch, value));
+            past.entry(series_key(&record.fullname, record.machine.as_ref()))
+                .or_default()
+                .push((branch, value));
         }
     }
 
     // New values by series, in the order benchmarks first appear.
     let mut order = Vec::new();
-    let mut new: BTreeMap<(String, String), (Vec<f64>, Option<&CommitInfo>)> = BTreeMap::new();
+    let mut new: BTreeMap<SeriesKey, (Vec<f64>, Option<&CommitInfo>)> = BTreeMap::new();
     for entry in entries {
         let key = series_key(&entry.benchmark.fullname, entry.machine.as_ref());
         let stats = &entry.benchmark.stats;
@@ -251,7 +280,10 @@ pub fn check(path: &Path, entries: &[HistoryEntry], options: &GateOptions) -> Re
         slot.0.push(value);
     }
 
-    let mut report = CheckReport { statistic: options.stat.as_str(), benchmarks: Vec::new() };
+    let mut report = CheckReport {
+        statistic: options.stat.as_str(),
+        benchmarks: Vec::new(),
+    };
     for key in order {
         let (values, commit) = &new[&key];
         let runs = past.get(&key).map(Vec::as_slice).unwrap_or_default();
@@ -278,13 +310,25 @@ pub fn check(path: &Path, entries: &[HistoryEntry], options: &GateOptions) -> Re
 }
 
 /// The baseline runs: the last `window` runs on the first candidate branch with enough of them.
-fn baseline(runs: &[(Option<String>, f64)], own: Option<&str>, options: &GateOptions) -> (Option<String>, Vec<f64>) {
+fn baseline(
+    runs: &[(Option<String>, f64)],
+    own: Option<&str>,
+    options: &GateOptions,
+) -> (Option<String>, Vec<f64>) {
     let candidates: Vec<String> = match &options.baseline_branch {
         Some(branch) => vec![branch.clone()],
-        None => own.into_iter().map(str::to_owned).chain(["main".into(), "master".into()]).collect(),
+        None => own
+            .into_iter()
+            .map(str::to_owned)
+            .chain(["main".into(), "master".into()])
+            .collect(),
     };
     let on = |branch: &str| -> Vec<f64> {
-        let values: Vec<f64> = runs.iter().filter(|(b, _)| b.as_deref() == Some(branch)).map(|(_, v)| *v).collect();
+        let values: Vec<f64> = runs
+            .iter()
+            .filter(|(b, _)| b.as_deref() == Some(branch))
+            .map(|(_, v)| *v)
+            .collect();
         values[values.len().saturating_sub(options.window)..].to_vec()
     };
     let mut fallback = None;
@@ -293,7 +337,10 @@ fn baseline(runs: &[(Option<String>, f64)], own: Option<&str>, options: &GateOpt
         if values.len() >= options.min_history {
             return (Some(branch.clone()), values);
         }
-        if fallback.as_ref().is_none_or(|(_, v): &(String, Vec<f64>)| values.len() > v.len()) {
+        if fallback
+            .as_ref()
+            .is_none_or(|(_, v): &(String, Vec<f64>)| values.len() > v.len())
+        {
             fallback = Some((branch.clone(), values));
         }
     }
@@ -321,7 +368,13 @@ fn format_change(change: Option<f64>) -> String {
 impl CheckReport {
     /// The terminal table.
     pub fn table(&self) -> String {
-        let width = self.benchmarks.iter().map(|j| j.fullname.chars().count()).max().unwrap_or(9).max(9);
+        let width = self
+            .benchmarks
+            .iter()
+            .map(|j| j.fullname.chars().count())
+            .max()
+            .unwrap_or(9)
+            .max(9);
         let mut out = format!(
             "{:width$}  {:>12}  {:>12}  {:>8}  {}\n",
             "benchmark",
@@ -396,11 +449,18 @@ impl CheckReport {
 pub fn write_text(path: &Path, text: &str, append: bool) -> Result<(), CheckError> {
     use std::io::Write;
     let result = if append {
-        std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(text.as_bytes()))
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
     } else {
         std::fs::write(path, text)
     };
-    result.map_err(|source| CheckError::Write { path: path.to_path_buf(), source })
+    result.map_err(|source| CheckError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -424,7 +484,10 @@ mod tests {
         assert_eq!(thresholds.for_benchmark("a.py::test_io_read", 0.1), 0.25);
         assert_eq!(thresholds.for_benchmark("a.py::test_x", 0.1), 0.05);
         std::fs::write(&path, r#"{"*": "x"}"#).unwrap();
-        assert!(Thresholds::load(&path).unwrap_err().to_string().contains("is not a percentage"));
+        assert!(Thresholds::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("is not a percentage"));
     }
 }
 

@@ -76,13 +76,17 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCod
 }
 
 fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, String> {
-    let options = AppendOptions { keep_data: cli.keep_data };
+    let options = AppendOptions {
+        keep_data: cli.keep_data,
+    };
     let (entries, warnings) = load_reports(&cli.reports, &options).map_err(|e| e.to_string())?;
     let mut regressions = 0;
     if cli.gate.check {
         let gate = cli.gate.options().map_err(|e| e.to_string())?;
         let report = check::check(&cli.history, &entries, &gate).map_err(|e| e.to_string())?;
-        cli.gate.emit(&report, "Benchmark gate", stdout, stderr).map_err(|e| e.to_string())?;
+        cli.gate
+            .emit(&report, "Benchmark gate", stdout, stderr)
+            .map_err(|e| e.to_string())?;
         regressions = report.regressions();
     }
     if cli.gate.no_append {
@@ -90,7 +94,8 @@ fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
         }
     } else {
-        let summary = append_entries(&entries, warnings, &cli.history).map_err(|e| e.to_string())?;
+        let summary =
+            append_entries(&entries, warnings, &cli.history).map_err(|e| e.to_string())?;
         for warning in &summary.warnings {
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
         }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::{outcome::summary_table, pytest, run, Config, Publish};
+use aggregate::check::GateArgs;
+
+use crate::{outcome::summary_table, pytest, run, Config, Gate, Publish};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -75,6 +77,14 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 5, requires = "publish")]
     pub push_attempts: u32,
 
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    /// With --check, re-run suspected regressions N more times (only those benchmarks) and judge
+    /// them on the run and its reruns, so a one-off slow run on a noisy runner is not reported.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "check")]
+    pub confirm: usize,
+
     /// Arguments for pytest, after `--`.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pub pytest_args: Vec<String>,
@@ -93,13 +103,21 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 impl Cli {
     /// The run this command line asks for.
-    pub fn config(&self) -> Config {
+    pub fn config(&self) -> Result<Config, aggregate::check::CheckError> {
+        let gate = match self.gate.check {
+            true => Some(Gate {
+                options: self.gate.options()?,
+                no_append: self.gate.no_append,
+                confirm: self.confirm,
+            }),
+            false => None,
+        };
         let results = match (&self.publish, &self.results) {
             (Some(repo), _) => repo.clone(),
             (None, Some(results)) => results.clone(),
             (None, None) => self.dir.join("results"),
         };
-        Config {
+        Ok(Config {
             dir: self.dir.clone(),
             only: self.suites.clone(),
             results,
@@ -114,7 +132,8 @@ impl Cli {
                 push: !self.no_push,
                 attempts: self.push_attempts,
             }),
-        }
+            gate,
+        })
     }
 }
 
@@ -126,9 +145,34 @@ pub fn main() -> ExitCode {
         let _ = writeln!(stderr, "run-benchmarks: error: --pytest is empty; give the pytest command, e.g. --pytest pytest");
         return ExitCode::from(2);
     }
-    match run(&cli.config(), &mut stderr) {
+    let config = match cli.config() {
+        Ok(config) => config,
+        Err(error) => {
+            let _ = writeln!(stderr, "run-benchmarks: error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&config, &mut stderr) {
         Ok(summary) => {
             let _ = write!(stderr, "\n{}", summary_table(&summary.suites));
+            if cli.gate.check {
+                let gate = summary.gate();
+                let _ = writeln!(stderr);
+                if let Err(error) =
+                    cli.gate
+                        .emit(&gate, "Benchmark gate", &mut std::io::stdout(), &mut stderr)
+                {
+                    let _ = writeln!(stderr, "run-benchmarks: error: {error}");
+                    return ExitCode::from(2);
+                }
+                let regressions = gate.regressions();
+                if regressions > 0 {
+                    let _ = writeln!(
+                        stderr,
+                        "run-benchmarks: {regressions} regression(s) confirmed"
+                    );
+                }
+            }
             if let Some(published) = &summary.published {
                 let what = match (published.committed, published.pushed) {
                     (false, _) => "nothing changed, nothing committed".to_string(),
@@ -139,7 +183,7 @@ pub fn main() -> ExitCode {
                 };
                 let _ = writeln!(stderr, "run-benchmarks: published: {what}");
             }
-            ExitCode::from(summary.exit_code())
+            ExitCode::from(summary.exit_code(cli.gate.fail_on_regression))
         }
         Err(error) => {
             let _ = writeln!(stderr, "run-benchmarks: error: {error}");

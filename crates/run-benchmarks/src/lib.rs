@@ -2,6 +2,7 @@
 //! benchmarks to its history, rebuild the GPE lists, and publish to a data repository.
 
 pub mod cli;
+pub mod confirm;
 pub mod outcome;
 pub mod plots;
 pub mod publish;
@@ -37,6 +38,19 @@ pub struct Config {
     pub keep_data: bool,
     /// Commit (and push) the results in this git checkout.
     pub publish: Option<Publish>,
+    /// Judge every suite's benchmarks against their history (the regression gate).
+    pub gate: Option<Gate>,
+}
+
+/// How the regression gate runs inside a pipeline run.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// How to judge.
+    pub options: aggregate::check::GateOptions,
+    /// Judge only: record nothing.
+    pub no_append: bool,
+    /// Re-run suspected regressions this many times and judge on the reruns.
+    pub confirm: usize,
 }
 
 /// How to publish.
@@ -117,15 +131,27 @@ pub struct Published {
 }
 
 impl RunSummary {
-    /// 0 every suite recorded, 1 some suite failed, 2 our own error.
-    pub fn exit_code(&self) -> u8 {
+    /// 0 every suite recorded, 1 some suite failed (or, with `fail_on_regression`, a regression
+    /// was confirmed), 2 our own error.
+    pub fn exit_code(&self, fail_on_regression: bool) -> u8 {
         if self.suites.iter().any(|s| s.outcome.is_error()) {
             2
-        } else if self.suites.iter().all(|s| s.outcome.is_success()) {
-            0
-        } else {
+        } else if !self.suites.iter().all(|s| s.outcome.is_success())
+            || (fail_on_regression && self.gate().regressions() > 0)
+        {
             1
+        } else {
+            0
         }
+    }
+
+    /// Every suite's verdicts in one report.
+    pub fn gate(&self) -> aggregate::check::CheckReport {
+        let mut all = aggregate::check::CheckReport::default();
+        for check in self.suites.iter().filter_map(|s| s.check.clone()) {
+            all.extend(check);
+        }
+        all
     }
 }
 
@@ -246,7 +272,7 @@ pub fn select_suites(config: &Config) -> Result<Vec<Suite>, Error> {
         .collect()
 }
 
-/// Runs one suite and records what it wrote.
+/// Runs one suite, judges it when the gate is on, and records what it wrote.
 pub fn run_suite(config: &Config, results: &Results, suite: &Suite, run_folder: &Path) -> SuiteRun {
     let report = run_folder.join(format!("{}.json", suite.name));
     let log = config.quiet.then(|| results.log(&suite.name));
@@ -254,43 +280,75 @@ pub fn run_suite(config: &Config, results: &Results, suite: &Suite, run_folder: 
         let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
     }
     let execution = pytest::run(&config.launch, &suite.path, &report, log.as_deref());
-    let outcome = classify(config, results, suite, &report, execution.ending);
+    let mut check = None;
+    let outcome = match read_ending(config, &report, execution.ending) {
+        Reading::Done(outcome) => outcome,
+        Reading::Valid { code } => {
+            let judged = config.gate.as_ref().map(|gate| {
+                judge_suite(
+                    config,
+                    gate,
+                    results,
+                    suite,
+                    &report,
+                    run_folder,
+                    log.as_deref(),
+                )
+            });
+            let outcome = match judged {
+                Some(Err(error)) => Outcome::HistoryError { error },
+                Some(Ok(report)) if config.gate.as_ref().is_some_and(|g| g.no_append) => {
+                    let benchmarks = report.benchmarks.len();
+                    check = Some(report);
+                    Outcome::Judged { benchmarks }
+                }
+                judged => {
+                    check = judged.and_then(Result::ok);
+                    record(config, results, suite, &report, code)
+                }
+            };
+            outcome
+        }
+    };
     let kept = (outcome.recorded() > 0).then_some(report);
     SuiteRun {
         suite: suite.clone(),
         outcome,
         elapsed: execution.elapsed,
         report: kept,
+        check,
     }
 }
 
 /// pytest's exit code when it collected no test.
 const NO_TESTS_COLLECTED: i32 = 5;
 
-fn classify(
-    config: &Config,
-    results: &Results,
-    suite: &Suite,
-    report: &Path,
-    ending: pytest::Ending,
-) -> Outcome {
+/// What pytest's ending and report say before anything is recorded.
+enum Reading {
+    /// Nothing to record or judge.
+    Done(Outcome),
+    /// A report with benchmarks; pytest exited with `code`.
+    Valid { code: Option<i32> },
+}
+
+fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Reading {
     let code = match ending {
         pytest::Ending::NotStarted(error) => {
-            return Outcome::NotStarted {
+            return Reading::Done(Outcome::NotStarted {
                 command: config.launch.command.join(" "),
                 error: error.to_string(),
-            };
+            });
         }
         pytest::Ending::TimedOut => {
-            return Outcome::TimedOut {
+            return Reading::Done(Outcome::TimedOut {
                 after: config.launch.timeout.unwrap_or(Duration::ZERO),
-            };
+            });
         }
         pytest::Ending::Exited(status) => status.code(),
     };
-    let passed = code == Some(0);
+    let nothing_ran = code == Some(0) || code == Some(NO_TESTS_COLLECTED);
     if !report.exists() {
-        return match code {
+        return Reading::Done(match code {
             Some(0) => Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote no report (benchmarks skipped or disabled?)".into(),
             },
@@ -301,31 +359,37 @@ fn classify(
                 code,
                 benchmarks: 0,
             },
-        };
+        });
     }
     // Check the report before touching the history, to tell "nothing ran" from "corrupt".
-    if let Err(error) = Report::read(report) {
-        return match error {
-            ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }
-                if passed || code == Some(NO_TESTS_COLLECTED) =>
-            {
-                Outcome::NoBenchmarks {
-                    reason: "pytest-benchmark wrote an empty report".into(),
-                }
-            }
-            ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. } => {
-                Outcome::PytestFailed {
-                    code,
-                    benchmarks: 0,
-                }
-            }
-            other => Outcome::CorruptReport {
-                error: other.to_string(),
-            },
-        };
+    match Report::read(report) {
+        Ok(_) => Reading::Valid { code },
+        Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) if nothing_ran => {
+            Reading::Done(Outcome::NoBenchmarks {
+                reason: "pytest-benchmark wrote an empty report".into(),
+            })
+        }
+        Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) => {
+            Reading::Done(Outcome::PytestFailed {
+                code,
+                benchmarks: 0,
+            })
+        }
+        Err(other) => Reading::Done(Outcome::CorruptReport {
+            error: other.to_string(),
+        }),
     }
+}
+
+fn record(
+    config: &Config,
+    results: &Results,
+    suite: &Suite,
+    report: &Path,
+    code: Option<i32>,
+) -> Outcome {
     match results.record(&suite.name, report, config.keep_data) {
-        Ok(summary) if passed => Outcome::Recorded {
+        Ok(summary) if code == Some(0) => Outcome::Recorded {
             benchmarks: summary.benchmarks,
             appended: summary.outcome.appended,
         },
@@ -337,6 +401,75 @@ fn classify(
             error: error.to_string(),
         },
     }
+}
+
+/// Judges a suite's report against its history; with `--confirm N`, re-runs the suspected
+/// benchmarks N times and judges them on the median of the run and its reruns.
+fn judge_suite(
+    config: &Config,
+    gate: &Gate,
+    results: &Results,
+    suite: &Suite,
+    report: &Path,
+    run_folder: &Path,
+    log: Option<&Path>,
+) -> Result<aggregate::check::CheckReport, String> {
+    let history = results.history(&suite.name);
+    let options = AppendOptions { keep_data: false };
+    let (entries, _) =
+        aggregate::load_reports(&[report.to_path_buf()], &options).map_err(|e| e.to_string())?;
+    let mut verdicts =
+        aggregate::check::check(&history, &entries, &gate.options).map_err(|e| e.to_string())?;
+    let suspects: Vec<String> = verdicts
+        .benchmarks
+        .iter()
+        .filter(|j| j.verdict() == aggregate::gate::Verdict::Regression)
+        .map(|j| j.fullname.clone())
+        .collect();
+    if gate.confirm == 0 || suspects.is_empty() {
+        return Ok(verdicts);
+    }
+    let node_ids: Vec<String> = suspects
+        .iter()
+        .map(|f| confirm::node_id(&suite.path, f))
+        .collect();
+    let mut all = entries
+        .into_iter()
+        .filter(|e| suspects.contains(&e.benchmark.fullname))
+        .collect::<Vec<_>>();
+    for attempt in 1..=gate.confirm {
+        let rerun = run_folder.join(format!("{}.confirm-{attempt}.json", suite.name));
+        let mut launch = config.launch.clone();
+        launch.extra_args.extend(node_ids.iter().cloned());
+        let execution = pytest::run(&launch, &suite.path, &rerun, log);
+        if !matches!(execution.ending, pytest::Ending::Exited(_)) || !rerun.exists() {
+            continue;
+        }
+        if let Ok((rerun_entries, _)) = aggregate::load_reports(&[rerun], &options) {
+            all.extend(
+                rerun_entries
+                    .into_iter()
+                    .filter(|e| suspects.contains(&e.benchmark.fullname)),
+            );
+        }
+    }
+    let confirmed =
+        aggregate::check::check(&history, &all, &gate.options).map_err(|e| e.to_string())?;
+    for judgement in &mut verdicts.benchmarks {
+        if let Some(again) = confirmed
+            .benchmarks
+            .iter()
+            .find(|j| j.fullname == judgement.fullname && j.machine == judgement.machine)
+        {
+            *judgement = again.clone();
+            let note = format!("judged on the run and {} rerun(s)", gate.confirm);
+            judgement.note = Some(match judgement.note.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+        }
+    }
+    Ok(verdicts)
 }
 
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
@@ -372,9 +505,12 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             suite.path.display()
         );
         let run = run_suite(config, &results, suite, &run_folder);
+        let gate = run.check.as_ref().map_or(String::new(), |c| {
+            format!("; gate: {} regression(s)", c.regressions())
+        });
         let _ = writeln!(
             progress,
-            "[{}/{}] {}: {} in {:.1} s",
+            "[{}/{}] {}: {} in {:.1} s{gate}",
             index + 1,
             suites.len(),
             suite.name,

@@ -16,6 +16,11 @@ pub enum Outcome {
         /// Of those, entries new to the history.
         appended: usize,
     },
+    /// pytest passed and its benchmarks were judged but, with `--no-append`, not recorded.
+    Judged {
+        /// Benchmarks judged.
+        benchmarks: usize,
+    },
     /// pytest ran no benchmark: a 0-byte report, no report, or no test collected.
     NoBenchmarks {
         /// Why we think so.
@@ -55,7 +60,7 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the suite recorded results and passed.
     pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Recorded { .. })
+        matches!(self, Outcome::Recorded { .. } | Outcome::Judged { .. })
     }
 
     /// Whether this is our error (I/O), rather than the suite's failure.
@@ -77,6 +82,7 @@ impl Outcome {
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Recorded { .. } => "recorded",
+            Outcome::Judged { .. } => "judged",
             Outcome::NoBenchmarks { .. } => "no benchmarks",
             Outcome::PytestFailed { .. } => "failed",
             Outcome::NotStarted { .. } => "not started",
@@ -96,6 +102,10 @@ impl Outcome {
                 "{benchmarks} {} ({} already recorded)",
                 plural(*benchmarks, "benchmark"),
                 benchmarks - appended
+            ),
+            Outcome::Judged { benchmarks } => format!(
+                "{benchmarks} {} judged, not recorded (--no-append)",
+                plural(*benchmarks, "benchmark")
             ),
             Outcome::NoBenchmarks { reason } => format!("no benchmark ran: {reason}"),
             Outcome::PytestFailed { code, benchmarks } => {
@@ -138,6 +148,8 @@ pub struct SuiteRun {
     pub elapsed: Duration,
     /// The report recorded from, kept to re-apply after a rejected push.
     pub report: Option<PathBuf>,
+    /// The gate's verdicts, with `--check`.
+    pub check: Option<aggregate::check::CheckReport>,
 }
 
 /// The end-of-run table: suite, outcome, benchmarks, time.

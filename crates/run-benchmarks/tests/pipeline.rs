@@ -476,3 +476,93 @@ fn a_remote_that_refuses_every_push_keeps_the_reports_and_fails() {
     assert_eq!(report["benchmarks"].as_array().unwrap().len(), 1);
     fs::remove_dir_all(kept).unwrap();
 }
+
+// --- the gate -------------------------------------------------------------------------------
+
+/// A suite whose one benchmark sleeps 20 ms, or 40 ms while the file `mode` says `slow`; `spike`
+/// makes only the next pytest run slow.
+fn controlled_suite(dir: &Path) -> PathBuf {
+    let suites = dir.join("suites");
+    let mode = dir.join("mode");
+    fs::write(&mode, "normal").unwrap();
+    write(
+        &suites.join("timed/test_timed.py"),
+        &format!(
+            "import time\n\nMODE = {mode:?}\n\ndef test_sleep(benchmark):\n    mode = open(MODE).read().strip()\n    \
+             if mode == 'spike':\n        open(MODE, 'w').write('normal')\n    \
+             delay = 0.04 if mode in ('spike', 'slow') else 0.02\n    \
+             benchmark.pedantic(time.sleep, args=(delay,), rounds=3, iterations=1)\n",
+            mode = mode.to_str().unwrap()
+        ),
+    );
+    suites
+}
+
+fn gate_verdicts(path: &Path) -> Vec<(String, String)> {
+    let report: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    report["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["verdict"].as_str().unwrap().to_owned(),
+                j["note"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suites = controlled_suite(dir.path());
+    for _ in 0..5 {
+        let output = run_benchmarks(&suites, &pytest, &["--quiet"]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let gate = dir.path().join("gate.json");
+    let check = [
+        "--quiet",
+        "--check",
+        "--no-append",
+        "--fail-on-regression",
+        "--report-json",
+        gate.to_str().unwrap(),
+    ];
+
+    // A one-off slow run: without confirmation it is a regression ...
+    fs::write(dir.path().join("mode"), "spike").unwrap();
+    let output = run_benchmarks(&suites, &pytest, &check);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(gate_verdicts(&gate)[0].0, "regression");
+    // ... with --confirm 2 the reruns show it was not.
+    fs::write(dir.path().join("mode"), "spike").unwrap();
+    let confirm = [&check[..], &["--confirm", "2"]].concat();
+    let output = run_benchmarks(&suites, &pytest, &confirm);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let verdict = &gate_verdicts(&gate)[0];
+    assert_eq!(verdict.0, "unchanged", "{verdict:?}");
+    assert!(
+        verdict.1.contains("judged on the run and 2 rerun(s)"),
+        "{verdict:?}"
+    );
+
+    // A real slowdown stays a regression through the reruns.
+    fs::write(dir.path().join("mode"), "slow").unwrap();
+    let output = run_benchmarks(&suites, &pytest, &confirm);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(gate_verdicts(&gate)[0].0, "regression");
+    assert!(
+        stderr(&output).contains("run-benchmarks: 1 regression(s) confirmed"),
+        "{}",
+        stderr(&output)
+    );
+
+    // --no-append recorded nothing: the history still holds the five normal runs.
+    assert_eq!(
+        history(&suites.join("results/data/timed/aggregate.json")).len(),
+        5
+    );
+}
