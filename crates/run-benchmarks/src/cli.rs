@@ -122,7 +122,7 @@ impl Cli {
             only: self.suites.clone(),
             results,
             launch: pytest::Launch {
-                command: pytest::split_command(&self.pytest),
+                command: pytest::command_words(&self.pytest),
                 extra_args: self.pytest_args.clone(),
                 timeout: self.timeout,
             },

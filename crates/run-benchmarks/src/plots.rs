@@ -4,10 +4,21 @@ use std::io::Write;
 use std::path::Path;
 
 /// Every shipped plot: file name and JSONata text.
-pub const SHIPPED: &[(&str, &str)] = &[(
-    "box-plot.jsonata",
-    include_str!("../plots/box-plot.jsonata"),
-)];
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("trend.jsonata", include_str!("../plots/trend.jsonata")),
+    (
+        "latest-run.jsonata",
+        include_str!("../plots/latest-run.jsonata"),
+    ),
+    (
+        "compare-branches.jsonata",
+        include_str!("../plots/compare-branches.jsonata"),
+    ),
+    (
+        "box-plot.jsonata",
+        include_str!("../plots/box-plot.jsonata"),
+    ),
+];
 
 /// Writes the shipped plots that `dir` lacks; returns the names written.
 pub fn install_missing(dir: &Path) -> Result<Vec<&'static str>, bench_model::Error> {

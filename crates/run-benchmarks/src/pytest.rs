@@ -149,6 +149,21 @@ pub fn split_command(text: &str) -> Vec<String> {
     words
 }
 
+/// The words of `--pytest`, with a relative program path (`.venv/bin/pytest`) made absolute:
+/// pytest runs in each suite's folder, where the path would no longer lead anywhere.
+pub fn command_words(text: &str) -> Vec<String> {
+    let mut words = split_command(text);
+    if let Some(program) = words.first_mut() {
+        let path = Path::new(program.as_str());
+        if path.is_relative() && path.components().count() > 1 {
+            if let Ok(absolute) = std::path::absolute(path) {
+                *program = absolute.to_string_lossy().into_owned();
+            }
+        }
+    }
+    words
+}
+
 /// A path for a file of this run, outside the source tree.
 pub fn run_folder() -> io::Result<PathBuf> {
     let stamp = std::time::SystemTime::now()
