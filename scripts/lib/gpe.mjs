@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const modules = process.env.GPE_MODULES ?? resolve(import.meta.dirname, "../../.tools/node_modules");
+const modules = resolve(process.env.GPE_MODULES ?? resolve(import.meta.dirname, "../../.tools/node_modules"));
 const require = createRequire(join(modules, "noop.js"));
 const jsonata = require("jsonata");
 const chartJs = readFileSync(join(modules, "chart.js/dist/Chart.min.js"));

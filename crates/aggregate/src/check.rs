@@ -137,6 +137,9 @@ struct Record {
     stats: Timings,
     #[serde(default)]
     machine: Option<MachineId>,
+    /// The MPI process count of a run under a launcher.
+    #[serde(default)]
+    procs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,17 +230,19 @@ impl CheckReport {
     }
 }
 
-/// A series: one benchmark (`fullname`) on one machine (its series key).
+/// A series: one benchmark (`fullname`) on one machine (its series key) at one process count.
 type SeriesKey = (String, String);
 
 /// One past run of a series: the branch it was measured on and its value.
 type PastRun = (Option<String>, f64);
 
-fn series_key(fullname: &str, machine: Option<&MachineId>) -> SeriesKey {
-    (
-        fullname.to_string(),
-        machine.map(MachineId::series_key).unwrap_or_default(),
-    )
+fn series_key(fullname: &str, machine: Option<&MachineId>, procs: Option<u64>) -> SeriesKey {
+    let machine = machine.map(MachineId::series_key).unwrap_or_default();
+    let machine = match procs {
+        Some(procs) => format!("{machine} x{procs}"),
+        None => machine,
+    };
+    (fullname.to_string(), machine)
 }
 
 /// Judges `entries` (a run, or a run and its reruns: values of one series are judged on their
@@ -256,9 +261,13 @@ pub fn check(
     for record in records {
         if let Some(value) = record.stats.get(options.stat) {
             let branch = record.commit_info.and_then(|c| c.branch);
-            past.entry(series_key(&record.fullname, record.machine.as_ref()))
-                .or_default()
-                .push((branch, value));
+            past.entry(series_key(
+                &record.fullname,
+                record.machine.as_ref(),
+                record.procs,
+            ))
+            .or_default()
+            .push((branch, value));
         }
     }
 
@@ -266,7 +275,12 @@ pub fn check(
     let mut order = Vec::new();
     let mut new: BTreeMap<SeriesKey, (Vec<f64>, Option<&CommitInfo>)> = BTreeMap::new();
     for entry in entries {
-        let key = series_key(&entry.benchmark.fullname, entry.machine.as_ref());
+        let procs = entry
+            .benchmark
+            .extra
+            .get("procs")
+            .and_then(serde_json::Value::as_u64);
+        let key = series_key(&entry.benchmark.fullname, entry.machine.as_ref(), procs);
         let stats = &entry.benchmark.stats;
         let value = match options.stat {
             Statistic::Min => stats.min.get(),

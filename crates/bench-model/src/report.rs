@@ -390,6 +390,57 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Merges the reports of the `procs` ranks of one MPI run (rank order) into one.
+    ///
+    /// An SPMD operation takes as long as its slowest rank: each benchmark keeps the statistics
+    /// of the rank with the highest median, and records `procs` and `ranks` (`slowest`, and every
+    /// rank's `medians`). Benchmarks missing from any rank are left out. The rest of the report
+    /// is rank 0's.
+    pub fn merge_ranks(mut ranks: Vec<Report>, procs: u32) -> Report {
+        let others = ranks.split_off(1.min(ranks.len()));
+        let Some(mut merged) = ranks.pop() else {
+            return Report {
+                machine_info: None,
+                commit_info: None,
+                benchmarks: Vec::new(),
+                datetime: None,
+                version: None,
+                extra: Map::new(),
+            };
+        };
+        let benchmarks = std::mem::take(&mut merged.benchmarks);
+        for first in benchmarks {
+            let mut per_rank = vec![&first];
+            for other in &others {
+                match other
+                    .benchmarks
+                    .iter()
+                    .find(|b| b.fullname == first.fullname)
+                {
+                    Some(b) => per_rank.push(b),
+                    None => break,
+                }
+            }
+            if per_rank.len() != others.len() + 1 {
+                continue;
+            }
+            let medians: Vec<f64> = per_rank.iter().map(|b| b.stats.median.get()).collect();
+            let slowest = (0..medians.len())
+                .max_by(|&a, &b| medians[a].total_cmp(&medians[b]))
+                .unwrap_or(0);
+            let mut benchmark = per_rank[slowest].clone();
+            benchmark.extra.insert("procs".into(), Value::from(procs));
+            benchmark.extra.insert(
+                "ranks".into(),
+                serde_json::json!({ "slowest": slowest, "medians": medians }),
+            );
+            merged.benchmarks.push(benchmark);
+        }
+        merged
+    }
+}
+
 /// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`.
 pub(crate) fn parse_tolerant<T: serde::de::DeserializeOwned>(
     text: &[u8],

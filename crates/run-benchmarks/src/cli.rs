@@ -77,6 +77,16 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 5, requires = "publish")]
     pub push_attempts: u32,
 
+    /// Run every suite under an MPI launcher, once per --procs count: a template split into
+    /// words, `{procs}` replaced, e.g. 'mpirun -n {procs}' or 'srun -n {procs}'.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub launcher: Option<String>,
+
+    /// With --launcher, the process counts, e.g. 1,2,4.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "1", requires = "launcher",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub procs: Vec<u32>,
+
     #[command(flatten)]
     pub gate: GateArgs,
 
@@ -103,10 +113,19 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 impl Cli {
     /// The run this command line asks for.
-    pub fn config(&self) -> Result<Config, aggregate::check::CheckError> {
+    pub fn config(&self) -> Result<Config, String> {
+        let launcher = self.launcher.as_deref().map(pytest::split_command);
+        if let Some(words) = &launcher {
+            if !words.iter().any(|w| w.contains("{procs}")) {
+                return Err(format!(
+                    "--launcher {:?} has no {{procs}}: every process count would run the same; write e.g. 'mpirun -n {{procs}}'",
+                    self.launcher.as_deref().unwrap_or_default()
+                ));
+            }
+        }
         let gate = match self.gate.check {
             true => Some(Gate {
-                options: self.gate.options()?,
+                options: self.gate.options().map_err(|e| e.to_string())?,
                 no_append: self.gate.no_append,
                 confirm: self.confirm,
             }),
@@ -125,7 +144,9 @@ impl Cli {
                 command: pytest::command_words(&self.pytest),
                 extra_args: self.pytest_args.clone(),
                 timeout: self.timeout,
+                launcher,
             },
+            procs: self.procs.clone(),
             quiet: self.quiet,
             keep_data: self.keep_data,
             publish: self.publish.as_ref().map(|_| Publish {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod confirm;
+pub mod mpi;
 pub mod outcome;
 pub mod plots;
 pub mod publish;
@@ -40,6 +41,8 @@ pub struct Config {
     pub publish: Option<Publish>,
     /// Judge every suite's benchmarks against their history (the regression gate).
     pub gate: Option<Gate>,
+    /// With a launcher, the process counts each suite runs at.
+    pub procs: Vec<u32>,
 }
 
 /// How the regression gate runs inside a pipeline run.
@@ -272,30 +275,32 @@ pub fn select_suites(config: &Config) -> Result<Vec<Suite>, Error> {
         .collect()
 }
 
-/// Runs one suite, judges it when the gate is on, and records what it wrote.
-pub fn run_suite(config: &Config, results: &Results, suite: &Suite, run_folder: &Path) -> SuiteRun {
-    let report = run_folder.join(format!("{}.json", suite.name));
-    let log = config.quiet.then(|| results.log(&suite.name));
+/// Runs one suite (at one process count, under `--launcher`), judges it when the gate is on,
+/// and records what it wrote.
+pub fn run_suite(
+    config: &Config,
+    results: &Results,
+    suite: &Suite,
+    procs: Option<u32>,
+    run_folder: &Path,
+) -> SuiteRun {
+    let tag = procs.map_or(String::new(), |p| format!(".{p}procs"));
+    let report = run_folder.join(format!("{}{tag}.json", suite.name));
+    let log = config
+        .quiet
+        .then(|| results.log(&format!("{}{tag}", suite.name)));
     if let Some(log) = &log {
         let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
     }
-    let execution = pytest::run(&config.launch, &suite.path, &report, log.as_deref());
+    let (reading, elapsed) = execute(config, suite, procs, &[], &report, log.as_deref());
     let mut check = None;
-    let outcome = match read_ending(config, &report, execution.ending) {
+    let outcome = match reading {
         Reading::Done(outcome) => outcome,
         Reading::Valid { code } => {
             let judged = config.gate.as_ref().map(|gate| {
-                judge_suite(
-                    config,
-                    gate,
-                    results,
-                    suite,
-                    &report,
-                    run_folder,
-                    log.as_deref(),
-                )
+                judge_suite(config, gate, results, suite, procs, &report, log.as_deref())
             });
-            let outcome = match judged {
+            match judged {
                 Some(Err(error)) => Outcome::HistoryError { error },
                 Some(Ok(report)) if config.gate.as_ref().is_some_and(|g| g.no_append) => {
                     let benchmarks = report.benchmarks.len();
@@ -306,25 +311,83 @@ pub fn run_suite(config: &Config, results: &Results, suite: &Suite, run_folder: 
                     check = judged.and_then(Result::ok);
                     record(config, results, suite, &report, code)
                 }
-            };
-            outcome
+            }
         }
     };
     let kept = (outcome.recorded() > 0).then_some(report);
     SuiteRun {
         suite: suite.clone(),
+        procs,
         outcome,
-        elapsed: execution.elapsed,
+        elapsed,
         report: kept,
         check,
     }
+}
+
+/// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
+/// or under the launcher with `procs` ranks whose reports are merged into one.
+fn execute(
+    config: &Config,
+    suite: &Suite,
+    procs: Option<u32>,
+    extra: &[String],
+    report: &Path,
+    log: Option<&Path>,
+) -> (Reading, Duration) {
+    let mut launch = config.launch.clone();
+    launch.extra_args.extend(extra.iter().cloned());
+    let Some(procs) = procs else {
+        let execution = pytest::run(&launch.single(report), &suite.path, launch.timeout, log);
+        return (
+            read_ending(config, report, execution.ending),
+            execution.elapsed,
+        );
+    };
+    let ranks_folder = report.with_extension("ranks");
+    let wrapper = report.with_file_name("rank-wrapper.sh");
+    let prepared = std::fs::create_dir_all(&ranks_folder).and_then(|()| write_wrapper(&wrapper));
+    if let Err(error) = prepared {
+        return (
+            Reading::Done(Outcome::HistoryError {
+                error: error.to_string(),
+            }),
+            Duration::ZERO,
+        );
+    }
+    let words = launch.ranks(procs, &wrapper, &ranks_folder);
+    let execution = pytest::run(&words, &suite.path, launch.timeout, log);
+    let reading = match execution.ending {
+        pytest::Ending::NotStarted(error) => Reading::Done(Outcome::NotStarted {
+            command: launch
+                .launcher
+                .unwrap_or_default()
+                .join(" ")
+                .replace("{procs}", &procs.to_string()),
+            error: error.to_string(),
+        }),
+        pytest::Ending::TimedOut => Reading::Done(Outcome::TimedOut {
+            after: launch.timeout.unwrap_or(Duration::ZERO),
+        }),
+        pytest::Ending::Exited(_) => mpi::merge_rank_reports(&ranks_folder, procs, report),
+    };
+    (reading, execution.elapsed)
+}
+
+fn write_wrapper(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !path.exists() {
+        std::fs::write(path, pytest::RANK_WRAPPER)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }
 
 /// pytest's exit code when it collected no test.
 const NO_TESTS_COLLECTED: i32 = 5;
 
 /// What pytest's ending and report say before anything is recorded.
-enum Reading {
+pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
     /// A report with benchmarks; pytest exited with `code`.
@@ -410,8 +473,8 @@ fn judge_suite(
     gate: &Gate,
     results: &Results,
     suite: &Suite,
+    procs: Option<u32>,
     report: &Path,
-    run_folder: &Path,
     log: Option<&Path>,
 ) -> Result<aggregate::check::CheckReport, String> {
     let history = results.history(&suite.name);
@@ -438,11 +501,9 @@ fn judge_suite(
         .filter(|e| suspects.contains(&e.benchmark.fullname))
         .collect::<Vec<_>>();
     for attempt in 1..=gate.confirm {
-        let rerun = run_folder.join(format!("{}.confirm-{attempt}.json", suite.name));
-        let mut launch = config.launch.clone();
-        launch.extra_args.extend(node_ids.iter().cloned());
-        let execution = pytest::run(&launch, &suite.path, &rerun, log);
-        if !matches!(execution.ending, pytest::Ending::Exited(_)) || !rerun.exists() {
+        let rerun = report.with_extension(format!("confirm-{attempt}.json"));
+        let (reading, _) = execute(config, suite, procs, &node_ids, &rerun, log);
+        if !matches!(reading, Reading::Valid { .. }) {
             continue;
         }
         if let Ok((rerun_entries, _)) = aggregate::load_reports(&[rerun], &options) {
@@ -495,25 +556,30 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
     let run_folder = pytest::run_folder().map_err(Error::RunFolder)?;
 
     let mut runs = Vec::new();
-    for (index, suite) in suites.iter().enumerate() {
+    // Under a launcher every suite runs once per process count; otherwise once, as it is.
+    let counts: Vec<Option<u32>> = match &config.launch.launcher {
+        Some(_) => config.procs.iter().map(|&p| Some(p)).collect(),
+        None => vec![None],
+    };
+    let units: Vec<(&Suite, Option<u32>)> = suites
+        .iter()
+        .flat_map(|s| counts.iter().map(move |&p| (s, p)))
+        .collect();
+    for (index, (suite, procs)) in units.iter().enumerate() {
+        let name = outcome::unit_name(&suite.name, *procs);
+        let step = format!("[{}/{}] {name}", index + 1, units.len());
         let _ = writeln!(
             progress,
-            "[{}/{}] {}: running pytest in {}",
-            index + 1,
-            suites.len(),
-            suite.name,
+            "{step}: running pytest in {}",
             suite.path.display()
         );
-        let run = run_suite(config, &results, suite, &run_folder);
+        let run = run_suite(config, &results, suite, *procs, &run_folder);
         let gate = run.check.as_ref().map_or(String::new(), |c| {
             format!("; gate: {} regression(s)", c.regressions())
         });
         let _ = writeln!(
             progress,
-            "[{}/{}] {}: {} in {:.1} s{gate}",
-            index + 1,
-            suites.len(),
-            suite.name,
+            "{step}: {} in {:.1} s{gate}",
             run.outcome.describe(),
             run.elapsed.as_secs_f64()
         );

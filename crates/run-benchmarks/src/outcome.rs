@@ -50,6 +50,13 @@ pub enum Outcome {
         /// The one-line error.
         error: String,
     },
+    /// Under a launcher, some ranks failed or wrote no report; nothing was recorded.
+    RanksFailed {
+        /// The process count.
+        procs: u32,
+        /// Each failed rank and what happened to it.
+        ranks: Vec<(u32, String)>,
+    },
     /// The report was fine but the history could not be written.
     HistoryError {
         /// The one-line error.
@@ -88,6 +95,7 @@ impl Outcome {
             Outcome::NotStarted { .. } => "not started",
             Outcome::TimedOut { .. } => "timed out",
             Outcome::CorruptReport { .. } => "corrupt report",
+            Outcome::RanksFailed { .. } => "rank failed",
             Outcome::HistoryError { .. } => "history error",
         }
     }
@@ -124,6 +132,10 @@ impl Outcome {
                 after.as_secs_f64()
             ),
             Outcome::CorruptReport { error } => format!("nothing recorded: {error}"),
+            Outcome::RanksFailed { procs, ranks } => format!(
+                "{}; nothing recorded at {procs} processes",
+                ranks.iter().map(|(rank, why)| format!("rank {rank} of {procs} {why}")).collect::<Vec<_>>().join("; ")
+            ),
             Outcome::HistoryError { error } => format!("the history could not be written: {error}"),
         }
     }
@@ -137,11 +149,21 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// One suite of a run.
+/// How a suite at a process count is named in progress lines and the table: `kmeans` or `kmeans x4`.
+pub fn unit_name(suite: &str, procs: Option<u32>) -> String {
+    match procs {
+        Some(p) => format!("{suite} x{p}"),
+        None => suite.to_string(),
+    }
+}
+
+/// One suite of a run (at one process count, under a launcher).
 #[derive(Debug, Clone)]
 pub struct SuiteRun {
     /// The suite.
     pub suite: Suite,
+    /// The process count, under a launcher.
+    pub procs: Option<u32>,
     /// What came of it.
     pub outcome: Outcome,
     /// How long pytest ran.
@@ -154,9 +176,13 @@ pub struct SuiteRun {
 
 /// The end-of-run table: suite, outcome, benchmarks, time.
 pub fn summary_table(runs: &[SuiteRun]) -> String {
-    let width = runs
+    let names: Vec<String> = runs
         .iter()
-        .map(|r| r.suite.name.chars().count())
+        .map(|r| unit_name(&r.suite.name, r.procs))
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
@@ -164,11 +190,11 @@ pub fn summary_table(runs: &[SuiteRun]) -> String {
         "{:width$}  {:14}  {:>10}  {:>8}\n",
         "suite", "outcome", "benchmarks", "time"
     );
-    for run in runs {
+    for (run, name) in runs.iter().zip(&names) {
         let _ = writeln!(
             table,
             "{:width$}  {:14}  {:>10}  {:>6.1} s",
-            run.suite.name,
+            name,
             run.outcome.label(),
             run.outcome.recorded(),
             run.elapsed.as_secs_f64()

@@ -18,6 +18,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "box-plot.jsonata",
         include_str!("../plots/box-plot.jsonata"),
     ),
+    ("scaling.jsonata", include_str!("../plots/scaling.jsonata")),
 ];
 
 /// Writes the shipped plots that `dir` lacks; returns the names written.

@@ -17,6 +17,64 @@ pub struct Launch {
     pub extra_args: Vec<String>,
     /// Kill the suite's whole process group after this long.
     pub timeout: Option<Duration>,
+    /// An MPI launcher template, e.g. `["mpirun", "-n", "{procs}"]`; each rank then writes its
+    /// own report (see [`RANK_WRAPPER`]).
+    pub launcher: Option<Vec<String>>,
+}
+
+/// Runs pytest as one MPI rank with a report path of its own, and records its exit code: ranks
+/// must never write one file, and a failed rank must be named. Arguments: FOLDER PYTEST...
+pub const RANK_WRAPPER: &str = r#"#!/bin/sh
+# Written by run-benchmarks: one MPI rank's pytest, with its own --benchmark-json path.
+rank=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-${PMIX_RANK:-${SLURM_PROCID:-${MV2_COMM_WORLD_RANK:-0}}}}}
+dir=$1
+shift
+"$@" --benchmark-json "$dir/rank-$rank.json"
+code=$?
+echo "$code" > "$dir/rank-$rank.exit"
+exit "$code"
+"#;
+
+/// Where a rank's report and exit code go.
+pub fn rank_files(folder: &Path, rank: u32) -> (PathBuf, PathBuf) {
+    (
+        folder.join(format!("rank-{rank}.json")),
+        folder.join(format!("rank-{rank}.exit")),
+    )
+}
+
+impl Launch {
+    /// The words pytest runs with: its command, our options, the user's arguments.
+    fn pytest_words(&self) -> Vec<String> {
+        let mut words = self.command.clone();
+        // Leave the source tree as it was: no .pytest_cache (and, below, no __pycache__).
+        words.extend(["-p".to_string(), "no:cacheprovider".to_string()]);
+        words.extend(self.extra_args.iter().cloned());
+        words
+    }
+
+    /// The whole command line for one run writing its report to `report`.
+    pub fn single(&self, report: &Path) -> Vec<String> {
+        let mut words = self.pytest_words();
+        words.extend([
+            "--benchmark-json".to_string(),
+            report.to_string_lossy().into_owned(),
+        ]);
+        words
+    }
+
+    /// The whole command line for `procs` ranks, each writing into `rank_folder` through `wrapper`.
+    pub fn ranks(&self, procs: u32, wrapper: &Path, rank_folder: &Path) -> Vec<String> {
+        let launcher = self.launcher.as_deref().unwrap_or_default();
+        let mut words: Vec<String> = launcher
+            .iter()
+            .map(|w| w.replace("{procs}", &procs.to_string()))
+            .collect();
+        words.push(wrapper.to_string_lossy().into_owned());
+        words.push(rank_folder.to_string_lossy().into_owned());
+        words.extend(self.pytest_words());
+        words
+    }
 }
 
 /// How one pytest process ended.
@@ -39,13 +97,18 @@ pub struct Execution {
     pub elapsed: Duration,
 }
 
-/// Runs pytest in `folder`, writing its `--benchmark-json` report to `report`.
+/// Runs `words` (a pytest command line, see [`Launch::single`] and [`Launch::ranks`]) in `folder`.
 ///
 /// Output goes to our stdout and stderr, or into `log` when given.
-pub fn run(launch: &Launch, folder: &Path, report: &Path, log: Option<&Path>) -> Execution {
+pub fn run(
+    words: &[String],
+    folder: &Path,
+    timeout: Option<Duration>,
+    log: Option<&Path>,
+) -> Execution {
     let started = Instant::now();
-    let ending = match spawn(launch, folder, report, log) {
-        Ok(child) => wait(child, launch.timeout),
+    let ending = match spawn(words, folder, log) {
+        Ok(child) => wait(child, timeout),
         Err(error) => Ending::NotStarted(error),
     };
     Execution {
@@ -54,19 +117,14 @@ pub fn run(launch: &Launch, folder: &Path, report: &Path, log: Option<&Path>) ->
     }
 }
 
-fn spawn(launch: &Launch, folder: &Path, report: &Path, log: Option<&Path>) -> io::Result<Child> {
-    let (program, args) = launch.command.split_first().ok_or_else(|| {
+fn spawn(words: &[String], folder: &Path, log: Option<&Path>) -> io::Result<Child> {
+    let (program, args) = words.split_first().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "the pytest command is empty")
     })?;
     let mut command = Command::new(program);
     command
         .args(args)
-        .arg("--benchmark-json")
-        .arg(report)
-        // Leave the source tree as it was: no .pytest_cache, no __pycache__.
-        .args(["-p", "no:cacheprovider"])
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .args(&launch.extra_args)
         .current_dir(folder)
         .stdin(Stdio::null())
         // A group of its own, so a time-out can end pytest and everything it started.
@@ -99,22 +157,74 @@ fn wait(mut child: Child, timeout: Option<Duration>) -> Ending {
     }
 }
 
-/// Kills the child's whole process group (its pid is the group id, see `process_group(0)`).
+/// Ends the child, its process group and every process it started.
 ///
-/// std can signal only the child itself; `kill -KILL -- -PGID` reaches the processes it started
-/// too. Should `kill` be missing, the child alone is killed.
+/// std can signal only the child itself; `kill` reaches the group (`-PGID`, the child's pid, see
+/// `process_group(0)`) and the child's descendants found in /proc, which matters because MPI
+/// launchers start their ranks in process groups of their own. First SIGTERM, which lets a
+/// launcher such as mpirun take its ranks down cleanly, then after a grace period SIGKILL.
 fn kill_group(child: &mut Child) {
-    let group = format!("-{}", child.id());
-    let killed = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !killed {
+    let leader = child.id();
+    // Collected before any signal: once the launcher dies, its ranks are re-parented and lost.
+    let mut targets = descendants(leader);
+    let signal = |name: &str, pids: &[u32]| {
+        let mut args = vec![name.to_string(), "--".to_string(), format!("-{leader}")];
+        args.extend(pids.iter().map(u32::to_string));
+        Command::new("kill")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    if signal("-TERM", &targets) {
+        let grace = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    targets.extend(descendants(leader));
+    if !signal("-KILL", &targets) {
         let _ = child.kill();
     }
     let _ = child.wait();
+}
+
+/// Every process below `root` in the process tree, from /proc (empty where there is none).
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses; skip past the last ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parents.push((pid, ppid));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && !found.contains(&pid) {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
 }
 
 /// Splits `--pytest 'python -m pytest'` into words, honouring single and double quotes.

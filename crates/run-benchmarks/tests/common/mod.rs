@@ -1,0 +1,101 @@
+//! What the integration tests share: finding the tools scripts/test installs, and writing suites.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Returns `found`, or None (a skip) outside CI; under CI a missing tool fails the test.
+pub fn require<T>(found: Option<T>, what: &str) -> Option<T> {
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{what} is missing: scripts/test installs it"
+        );
+        eprintln!("skipped: {what} is missing; run scripts/test to install it");
+    }
+    found
+}
+
+/// The venv's pytest.
+pub fn pytest() -> Option<String> {
+    let venv = std::env::var_os("BENCH_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv"));
+    let pytest = venv.join("bin/pytest");
+    let found = pytest
+        .is_file()
+        .then(|| pytest.to_string_lossy().into_owned());
+    require(found, &pytest.display().to_string())
+}
+
+/// Open MPI's mpirun, with what it needs to run as root on a small machine.
+pub fn mpirun() -> Option<Vec<(String, String)>> {
+    let found = Command::new("mpirun")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let env = [
+        ("OMPI_ALLOW_RUN_AS_ROOT", "1"),
+        ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    require(found.then_some(env), "mpirun (Debian's openmpi-bin)")
+}
+
+/// jsonata 1.8 and Chart.js 2.9 from npm, and Chromium: (node modules folder, chromium).
+pub fn gpe_stack() -> Option<(PathBuf, String)> {
+    let modules = std::env::var_os("GPE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/node_modules"));
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let found = modules.join("jsonata/package.json").is_file()
+        && modules.join("chart.js/package.json").is_file()
+        && Command::new(&chromium)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    require(
+        found.then_some((modules, chromium)),
+        "GPE's stack (jsonata 1.8, chart.js 2.9, chromium)",
+    )
+}
+
+/// Evaluates and renders every plot of `results` with scripts/lib/gpe.mjs; one JSON object per case.
+pub fn render_plots(
+    results: &Path,
+    modules: &Path,
+    chromium: &str,
+    extra: &[String],
+) -> (Vec<serde_json::Value>, String) {
+    let output = Command::new("node")
+        .arg(root().join("scripts/lib/gpe.mjs"))
+        .args([
+            "--data",
+            results.join("data").to_str().unwrap(),
+            "--plots",
+            results.join("plots").to_str().unwrap(),
+        ])
+        .args(extra)
+        .env("GPE_MODULES", modules)
+        .env("CHROMIUM", chromium)
+        .output()
+        .unwrap();
+    let cases = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (cases, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Writes `text` to `path`, creating its folder.
+pub fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}

@@ -1,0 +1,204 @@
+//! Scaling runs under a real `mpirun` (Open MPI, oversubscribed on a small machine).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{gpe_stack, mpirun, pytest, render_plots, write};
+
+fn run(dir: &Path, pytest: &str, env: &[(String, String)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            pytest,
+            "--quiet",
+            "--launcher",
+            "mpirun --oversubscribe -n {procs}",
+        ])
+        .args(args)
+        .args([
+            "--",
+            "--benchmark-max-time=0.005",
+            "--benchmark-min-rounds=2",
+        ])
+        .envs(env.iter().cloned())
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+const TWO_BENCHMARKS: &str = "import os, time\n\n\
+RANK = int(os.environ.get('OMPI_COMM_WORLD_RANK', '0'))\n\n\
+def test_sleep(benchmark):\n    benchmark(time.sleep, 0.001 * (1 + RANK))\n\n\
+def test_sum(benchmark):\n    benchmark(sum, range(1000))\n";
+
+#[test]
+fn each_process_count_gets_entries_with_every_ranks_median_and_the_scaling_plot_renders() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("scaling/test_scaling.py"), TWO_BENCHMARKS);
+    let output = run(dir.path(), &pytest, &env, &["--procs", "1,2"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("scaling x1  recorded") && text.contains("scaling x2  recorded"),
+        "{text}"
+    );
+
+    let history = dir.path().join("results/data/scaling/aggregate.json");
+    let entries: Vec<Value> = serde_json::from_slice(&fs::read(&history).unwrap()).unwrap();
+    assert_eq!(entries.len(), 4, "two benchmarks at two counts");
+    for entry in &entries {
+        let procs = entry["procs"].as_u64().unwrap();
+        let medians: Vec<f64> = entry["ranks"]["medians"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap())
+            .collect();
+        assert_eq!(medians.len() as u64, procs, "{entry}");
+        let slowest = entry["ranks"]["slowest"].as_u64().unwrap() as usize;
+        // The entry's statistics are the slowest rank's.
+        assert_eq!(entry["stats"]["median"].as_f64().unwrap(), medians[slowest]);
+        assert!(medians.iter().all(|m| *m <= medians[slowest]));
+    }
+    // Rank 1 sleeps twice as long in test_sleep: it is the slowest there.
+    let sleep2 = entries
+        .iter()
+        .find(|e| e["procs"] == 2 && e["name"] == "test_sleep")
+        .unwrap();
+    assert_eq!(sleep2["ranks"]["slowest"], 1);
+
+    // Counts are separate series for the gate: 2-process runs are judged against 2-process runs.
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &[
+            "--procs",
+            "1,2",
+            "--check",
+            "--no-append",
+            "--min-history",
+            "1",
+            "--report-json",
+            "gate.json",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let gate: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("gate.json")).unwrap()).unwrap();
+    let machines: std::collections::BTreeSet<&str> = gate["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["machine"].as_str().unwrap())
+        .collect();
+    assert_eq!(machines.len(), 2, "{machines:?}");
+    assert!(
+        gate["benchmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["history"] == 1),
+        "{gate}"
+    );
+
+    let Some((modules, chromium)) = gpe_stack() else {
+        return;
+    };
+    let (cases, stderr) = render_plots(&dir.path().join("results"), &modules, &chromium, &[]);
+    let scaling: Vec<&Value> = cases.iter().filter(|c| c["plot"] == "scaling").collect();
+    assert_eq!(scaling.len(), 1, "{cases:?} {stderr}");
+    assert_eq!(scaling[0]["ok"], true, "{:?} {stderr}", scaling[0]);
+    assert_eq!(scaling[0]["labels"], 2, "one point per process count");
+    assert_eq!(
+        scaling[0]["datasets"], 6,
+        "time, speed-up and efficiency per benchmark"
+    );
+}
+
+#[test]
+fn a_failing_rank_is_named_and_nothing_is_recorded_for_its_count() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("flaky/test_flaky.py"),
+        "import os\n\ndef test_work(benchmark):\n    if os.environ.get('OMPI_COMM_WORLD_RANK') == '1':\n        \
+         raise RuntimeError('rank 1 broke')\n    benchmark(sum, range(100))\n",
+    );
+    let output = run(dir.path(), &pytest, &env, &["--procs", "1,2"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "flaky x2: rank 1 of 2 failed: pytest exited with 1; nothing recorded at 2 processes"
+        ),
+        "{text}"
+    );
+    let entries: Vec<Value> = serde_json::from_slice(
+        &fs::read(dir.path().join("results/data/flaky/aggregate.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["procs"], 1);
+}
+
+#[test]
+fn a_hanging_rank_ends_at_the_timeout_with_every_process_gone() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    fs::create_dir(&pids).unwrap();
+    write(
+        &dir.path().join("hangs/test_hangs.py"),
+        &format!(
+            "import os, time\n\ndef test_work(benchmark):\n    \
+             open(os.path.join({:?}, str(os.getpid())), 'w').close()\n    \
+             if os.environ.get('OMPI_COMM_WORLD_RANK') == '1':\n        time.sleep(600)\n    benchmark(sum, range(100))\n",
+            pids.to_str().unwrap()
+        ),
+    );
+    let started = Instant::now();
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "2", "--timeout", "8"],
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < Duration::from_secs(60), "{text}");
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("hangs x2: still running after --timeout 8"),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let ranks: Vec<String> = fs::read_dir(&pids)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ranks.len(), 2, "both ranks started: {ranks:?}");
+    for pid in ranks {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "rank process {pid} survived the time-out"
+        );
+    }
+}
