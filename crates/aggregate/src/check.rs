@@ -257,20 +257,7 @@ pub fn check(
     } else {
         Vec::new()
     };
-    let mut past: BTreeMap<SeriesKey, Vec<PastRun>> = BTreeMap::new();
-    for record in records {
-        if let Some(value) = record.stats.get(options.stat) {
-            let branch = record.commit_info.and_then(|c| c.branch);
-            past.entry(series_key(
-                &record.fullname,
-                record.machine.as_ref(),
-                record.procs,
-            ))
-            .or_default()
-            .push((branch, value));
-        }
-    }
-
+    let mut past = series_of(records, options.stat);
     // New values by series, in the order benchmarks first appear.
     let mut order = Vec::new();
     let mut new: BTreeMap<SeriesKey, (Vec<f64>, Option<&CommitInfo>)> = BTreeMap::new();
@@ -292,6 +279,24 @@ pub fn check(
             (Vec::new(), entry.commit_info.as_ref())
         });
         slot.0.push(value);
+    }
+
+    // A bounded history keeps older runs in its archive: read back, newest chunk first, while a
+    // series has fewer runs than the window needs.
+    let mut chunks = bench_model::archive::chunks(path);
+    while let Some((_, chunk)) = chunks.pop() {
+        let short = order
+            .iter()
+            .any(|key| past.get(key).map_or(0, Vec::len) < options.window);
+        if !short {
+            break;
+        }
+        let older = series_of(bench_model::history::read_as(&chunk)?.0, options.stat);
+        for (key, mut runs) in older {
+            let newer = past.remove(&key).unwrap_or_default();
+            runs.extend(newer);
+            past.insert(key, runs);
+        }
     }
 
     let mut report = CheckReport {
@@ -321,6 +326,20 @@ pub fn check(
         });
     }
     Ok(report)
+}
+
+/// Each series' runs in `records`, in file order.
+fn series_of(records: Vec<Record>, stat: Statistic) -> BTreeMap<SeriesKey, Vec<PastRun>> {
+    let mut past: BTreeMap<SeriesKey, Vec<PastRun>> = BTreeMap::new();
+    for record in records {
+        if let Some(value) = record.stats.get(stat) {
+            let key = series_key(&record.fullname, record.machine.as_ref(), record.procs);
+            past.entry(key)
+                .or_default()
+                .push((record.commit_info.and_then(|c| c.branch), value));
+        }
+    }
+    past
 }
 
 /// The baseline runs: the last `window` runs on the first candidate branch with enough of them.

@@ -53,8 +53,31 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Keep the history file within N entries: when a run would exceed it, the file moves whole
+    /// into archive/ beside it and the run starts a new one.
+    #[arg(long, value_name = "N")]
+    pub max_entries: Option<usize>,
+
+    /// Keep the history file within SIZE (e.g. 20MB): as --max-entries, in bytes.
+    #[arg(long, value_name = "SIZE", value_parser = bench_model::archive::parse_size)]
+    pub max_bytes: Option<u64>,
+
+    /// Split the existing history into archive chunks within --max-entries/--max-bytes, whole
+    /// runs at a time, keeping the newest runs in the file; reads no report.
+    #[arg(long, conflicts_with = "check")]
+    pub migrate: bool,
+
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+impl Cli {
+    fn bound(&self) -> bench_model::archive::Bound {
+        bench_model::archive::Bound {
+            max_entries: self.max_entries,
+            max_bytes: self.max_bytes,
+        }
+    }
 }
 
 /// Runs `aggregate` with the process's arguments.
@@ -78,7 +101,28 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCod
 fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, String> {
     let options = AppendOptions {
         keep_data: cli.keep_data,
+        bound: cli.bound(),
     };
+    if cli.migrate {
+        if !options.bound.is_set() {
+            return Err(
+                "--migrate needs --max-entries or --max-bytes: the bound to split the history into"
+                    .into(),
+            );
+        }
+        let done = bench_model::history::migrate(&cli.history, &options.bound)
+            .map_err(|e| e.to_string())?;
+        let _ = writeln!(
+            stderr,
+            "aggregate: {}: {} entries; {} moved into {} archive chunk(s), {} left in the file",
+            cli.history.display(),
+            done.total,
+            done.total - done.current,
+            done.chunks.len(),
+            done.current
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let (entries, warnings) = load_reports(&cli.reports, &options).map_err(|e| e.to_string())?;
     let mut regressions = 0;
     if cli.gate.check {
@@ -94,8 +138,8 @@ fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
         }
     } else {
-        let summary =
-            append_entries(&entries, warnings, &cli.history).map_err(|e| e.to_string())?;
+        let summary = append_entries(&entries, warnings, &cli.history, &options)
+            .map_err(|e| e.to_string())?;
         for warning in &summary.warnings {
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
         }

@@ -14,6 +14,8 @@ use bench_model::{history, AppendOutcome, Error, HistoryEntry, NonFinite, Report
 pub struct AppendOptions {
     /// Keep `stats.data` (every round's time) in the entries.
     pub keep_data: bool,
+    /// Keep the current history file within this bound (moving old runs to the archive).
+    pub bound: bench_model::archive::Bound,
 }
 
 /// Something worth telling the user that does not stop the work.
@@ -48,15 +50,24 @@ impl Summary {
     /// The one line `aggregate` prints.
     pub fn line(&self) -> String {
         let o = &self.outcome;
-        let mut line = format!(
-            "{}: appended {} {}, skipped {} as already recorded; {} entries in total",
+        let mut line = String::new();
+        if o.recovered {
+            line.push_str("rolled back an interrupted migration; ");
+        }
+        line.push_str(&format!(
+            "{}: appended {} {}, skipped {} as already recorded; {} entries in the file",
             self.history.display(),
             o.appended,
             plural(o.appended, "entry", "entries"),
             o.duplicates,
             o.total
-        );
-        if o.created {
+        ));
+        if let Some(chunk) = &o.rotated {
+            line.push_str(&format!(
+                " (the previous entries moved to {} to keep the file within its bound)",
+                chunk.display()
+            ));
+        } else if o.created {
             line.push_str(" (new history)");
         } else if o.appended == 0 && o.duplicates > 0 {
             line.push_str(" (these reports were appended before; nothing changed)");
@@ -93,7 +104,7 @@ pub fn append_reports(
     options: &AppendOptions,
 ) -> Result<Summary, Error> {
     let (entries, warnings) = load_reports(reports, options)?;
-    append_entries(&entries, warnings, history)
+    append_entries(&entries, warnings, history, options)
 }
 
 /// Reads every report into history entries, in order, with the warnings reading gave.
@@ -116,8 +127,9 @@ pub fn append_entries(
     entries: &[HistoryEntry],
     mut warnings: Vec<Warning>,
     history: &Path,
+    options: &AppendOptions,
 ) -> Result<Summary, Error> {
-    let mut outcome = history::append(history, entries)?;
+    let mut outcome = history::append_bounded(history, entries, &options.bound)?;
     warnings.extend(non_finite_warnings(
         history,
         std::mem::take(&mut outcome.non_finite),

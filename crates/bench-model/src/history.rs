@@ -12,11 +12,12 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::archive::{self, Bound};
 use crate::error::{Error, Hints, Result};
 use crate::fsio::{write_atomic, FileLock};
 use crate::json::{self, NonFinite};
@@ -167,6 +168,8 @@ struct StoredKey {
     #[serde(default)]
     commit_info: Option<StoredCommit>,
     stats: StoredStats,
+    #[serde(default)]
+    datetime: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -184,17 +187,17 @@ struct StoredStats {
 }
 
 impl StoredKey {
-    fn into_key(self) -> EntryKey {
-        let s = self.stats;
+    fn key(&self) -> EntryKey {
+        let s = &self.stats;
         EntryKey {
-            fullname: self.fullname,
-            commit: self.commit_info.and_then(|c| c.id),
+            fullname: self.fullname.clone(),
+            commit: self.commit_info.as_ref().and_then(|c| c.id.clone()),
             timings: [s.min, s.max, s.mean, s.rounds].map(f64::to_bits),
         }
     }
 }
 
-const HISTORY_HINTS: Hints = Hints {
+pub(crate) const HISTORY_HINTS: Hints = Hints {
     syntax: "the history is corrupt; restore it from version control, or move it away to start a new one",
     schema: "this is not a history of pytest-benchmark entries; pass the right file with --history",
 };
@@ -212,6 +215,10 @@ pub struct AppendOutcome {
     pub created: bool,
     /// Non-finite numbers of the old history rewritten as `null`.
     pub non_finite: Vec<NonFinite>,
+    /// The archive chunk the old history was moved to, to keep the current file within its bound.
+    pub rotated: Option<PathBuf>,
+    /// Whether a killed migration was rolled back first.
+    pub recovered: bool,
 }
 
 /// Reads every entry of a history file (tolerating Python's non-finite numbers).
@@ -248,42 +255,75 @@ fn empty_history(path: &Path) -> Error {
 /// the file whole, so concurrent appenders all land and a crash leaves the old or the new file.
 /// On any error the history is left as it was.
 pub fn append(path: &Path, entries: &[HistoryEntry]) -> Result<AppendOutcome> {
-    let _lock = FileLock::acquire(path)?;
-    let old = match std::fs::read(path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+    append_bounded(path, entries, &Bound::default())
+}
+
+/// A history as an append sees it: its strict text, its entries' keys, what was made strict.
+type Stored = (Vec<u8>, Vec<StoredKey>, Vec<NonFinite>);
+
+/// The history's text and the keys of its entries (`None`: no file), non-finite numbers made null.
+fn read_stored(path: &Path) -> Result<Option<Stored>> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
     };
-
-    let (old, stored, non_finite) = match old {
-        None => (Vec::new(), Vec::new(), Vec::new()),
-        Some(text) if text.iter().all(u8::is_ascii_whitespace) => return Err(empty_history(path)),
-        Some(text) => match serde_json::from_slice::<Vec<StoredKey>>(&text) {
-            Ok(stored) => (text, stored, Vec::new()),
-            Err(error) => match json::replace_non_finite(&text).filter(|_| error.is_syntax()) {
-                // Old entries with Python's NaN: rewrite them as null, so the file becomes strict JSON.
-                Some((strict, found)) => {
-                    let stored = serde_json::from_slice::<Vec<StoredKey>>(&strict)
-                        .map_err(|e| Error::from_serde(path, &strict, &e, HISTORY_HINTS))?;
-                    (strict, stored, found)
-                }
-                None => return Err(Error::from_serde(path, &text, &error, HISTORY_HINTS)),
-            },
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(empty_history(path));
+    }
+    match serde_json::from_slice::<Vec<StoredKey>>(&text) {
+        Ok(stored) => Ok(Some((text, stored, Vec::new()))),
+        Err(error) => match json::replace_non_finite(&text).filter(|_| error.is_syntax()) {
+            // Old entries with Python's NaN: rewrite them as null, so the file becomes strict JSON.
+            Some((strict, found)) => {
+                let stored = serde_json::from_slice::<Vec<StoredKey>>(&strict)
+                    .map_err(|e| Error::from_serde(path, &strict, &e, HISTORY_HINTS))?;
+                Ok(Some((strict, stored, found)))
+            }
+            None => Err(Error::from_serde(path, &text, &error, HISTORY_HINTS)),
         },
-    };
+    }
+}
+
+/// [`append`], keeping the current file within `bound`: when the new entries would break it, the
+/// whole current file first moves into the archive as its newest chunk (one rename), and the new
+/// entries start a new current file.
+pub fn append_bounded(
+    path: &Path,
+    entries: &[HistoryEntry],
+    bound: &Bound,
+) -> Result<AppendOutcome> {
+    let _lock = FileLock::acquire(path)?;
+    let recovered = archive::recover(path)?;
+    let (old, stored, non_finite) = read_stored(path)?.unwrap_or_default();
     let created = old.is_empty();
     let stored_count = stored.len();
-    let mut seen: HashSet<EntryKey> = stored.into_iter().map(StoredKey::into_key).collect();
+    let mut seen: HashSet<EntryKey> = stored.iter().map(StoredKey::key).collect();
+    // Entries older than everything current may have been rotated out: look in the newest chunk.
+    let first_current = stored.first().and_then(|s| s.datetime.clone());
+    let maybe_archived = entries.iter().any(|e| match (&e.datetime, &first_current) {
+        (Some(new), Some(first)) => new < first,
+        _ => true,
+    });
+    if bound.is_set() && maybe_archived {
+        if let Some((_, chunk)) = archive::chunks(path).last() {
+            if let Some((_, keys, _)) = read_stored(chunk)? {
+                seen.extend(keys.iter().map(StoredKey::key));
+            }
+        }
+    }
     let fresh: Vec<&HistoryEntry> = entries
         .iter()
         .filter(|entry| seen.insert(entry.key()))
         .collect();
-    let outcome = AppendOutcome {
+    let mut outcome = AppendOutcome {
         appended: fresh.len(),
         duplicates: entries.len() - fresh.len(),
         total: stored_count + fresh.len(),
         created,
         non_finite,
+        rotated: None,
+        recovered,
     };
     if fresh.is_empty() && outcome.non_finite.is_empty() {
         return Ok(outcome);
@@ -291,8 +331,23 @@ pub fn append(path: &Path, entries: &[HistoryEntry]) -> Result<AppendOutcome> {
 
     let new_text =
         json::to_pretty_vec(&fresh).map_err(|e| Error::write(path, io::Error::other(e)))?;
+    let after = old.len() as u64 + new_text.len() as u64;
+    let old = if stored_count > 0 && bound.exceeded_by(stored_count + fresh.len(), after) {
+        outcome.rotated = Some(archive::rotate(path, &old)?);
+        outcome.total = fresh.len();
+        Vec::new()
+    } else {
+        old
+    };
     write_atomic(path, |out| write_appended(out, &old, &new_text))?;
     Ok(outcome)
+}
+
+/// Splits the history at `path` into archive chunks within `bound` (see [`archive`]), in one step.
+pub fn migrate(path: &Path, bound: &Bound) -> Result<archive::Migration> {
+    let _lock = FileLock::acquire(path)?;
+    archive::recover(path)?;
+    archive::migrate(path, bound)
 }
 
 /// Writes the old array with the new entries after its last element.

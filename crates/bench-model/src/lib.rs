@@ -5,9 +5,11 @@
 //! - [`Report`]: a `--benchmark-json` report of pytest-benchmark 3.2 to 5.3.
 //! - [`HistoryEntry`] and [`history`]: a suite's `aggregate.json` and appending to it.
 //! - [`ListEntry`] and [`list`]: GPE's `list.json`.
+//! - [`archive`]: bounded histories: archive chunks, rotation, migration.
 //! - [`fsio`]: whole-file replacement and the lock every writer takes.
 #![deny(missing_docs)]
 
+pub mod archive;
 mod error;
 pub mod fsio;
 pub mod history;

@@ -42,6 +42,11 @@ pub struct Cli {
     #[arg(short, long, value_name = "TEMPLATE", default_value = "{0}")]
     pub name: String,
 
+    /// Leave out the archive chunks of bounded histories (SUITE/archive/*.json), which are
+    /// otherwise listed as `SUITE (YEARS)`.
+    #[arg(long)]
+    pub no_archives: bool,
+
     /// Write the list to FILE (atomically) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -78,6 +83,7 @@ fn list(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(),
     let options = ListOptions {
         pattern: cli.pattern.clone(),
         name: NameTemplate::parse(&cli.name)?,
+        archives: !cli.no_archives,
     };
     let listing = build(&cli.root, &options)?;
     for warning in &listing.warnings {

@@ -179,6 +179,8 @@ pub struct ListOptions {
     pub pattern: String,
     /// How paths become names.
     pub name: NameTemplate,
+    /// Also list bounded histories' archive chunks (`SUITE/archive/*.json`) as `SUITE (YEARS)`.
+    pub archives: bool,
 }
 
 impl Default for ListOptions {
@@ -186,6 +188,7 @@ impl Default for ListOptions {
         ListOptions {
             pattern: "*/*.json".into(),
             name: NameTemplate::parse("{0}").expect("valid template"),
+            archives: true,
         }
     }
 }
@@ -219,16 +222,83 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
         path: root.to_path_buf(),
         message: e.to_string(),
     })?;
+    let mut listing = Listing::default();
+    let files = matching(root, &options.pattern, &mut listing.warnings).map_err(|e| match e {
+        Error::Pattern { message, .. } => pattern_error(message),
+        other => other,
+    })?;
+    for file in &files {
+        let name = options.name.render(file)?;
+        listing.entries.push(ListEntry {
+            name,
+            file: file.clone(),
+        });
+    }
+    if options.archives {
+        let archived = matching(root, ARCHIVES, &mut listing.warnings)?;
+        listing.entries.extend(archive_entries(
+            archived
+                .into_iter()
+                .filter(|f| !files.contains(f))
+                .collect(),
+        ));
+    }
+    listing.warnings.extend(duplicate_names(&listing.entries));
+    Ok(listing)
+}
+
+/// Where bounded histories keep their older runs: `SUITE/archive/NNNN_YEARS.json`.
+const ARCHIVES: &str = "*/archive/*.json";
+
+/// Names archive chunks for a GPE user: `kmeans (2025)`, or `kmeans (2025, part 2)` when several
+/// chunks of a suite cover the same years.
+fn archive_entries(files: Vec<String>) -> Vec<ListEntry> {
+    let label = |file: &str| -> (String, String) {
+        let suite = file.split('/').next().unwrap_or_default().to_string();
+        let stem = file
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(".json");
+        let years = stem
+            .split_once('_')
+            .map_or(stem, |(_, years)| years)
+            .to_string();
+        (suite, years)
+    };
+    let labels: Vec<(String, String)> = files.iter().map(|f| label(f)).collect();
+    let mut entries = Vec::new();
+    for (index, (file, (suite, years))) in files.iter().zip(&labels).enumerate() {
+        let same: Vec<usize> = (0..labels.len())
+            .filter(|&i| labels[i] == (suite.clone(), years.clone()))
+            .collect();
+        let name = if same.len() > 1 {
+            let part = same.iter().position(|&i| i == index).unwrap_or(0) + 1;
+            format!("{suite} ({years}, part {part})")
+        } else {
+            format!("{suite} ({years})")
+        };
+        entries.push(ListEntry {
+            name,
+            file: file.clone(),
+        });
+    }
+    entries
+}
+
+/// The files below `root` matching `pattern`, as sorted forward-slash paths relative to `root`;
+/// hidden files and folders and `list.json` left out.
+fn matching(root: &Path, pattern: &str, warnings: &mut Vec<String>) -> Result<Vec<String>, Error> {
     let escaped_root = glob::Pattern::escape(&root.to_string_lossy());
-    let full_pattern = format!("{}/{}", escaped_root.trim_end_matches('/'), options.pattern);
+    let full_pattern = format!("{}/{}", escaped_root.trim_end_matches('/'), pattern);
     let match_options = glob::MatchOptions {
         require_literal_leading_dot: true,
         ..Default::default()
     };
-    let paths = glob::glob_with(&full_pattern, match_options)
-        .map_err(|e| pattern_error(e.msg.to_string()))?;
-
-    let mut listing = Listing::default();
+    let paths = glob::glob_with(&full_pattern, match_options).map_err(|e| Error::Pattern {
+        pattern: pattern.to_string(),
+        message: e.msg.to_string(),
+    })?;
     let mut files = Vec::new();
     for path in paths {
         let path = path.map_err(|e| Error::Read {
@@ -246,7 +316,7 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
             .map(|c| c.as_os_str().to_str())
             .collect();
         let Some(components) = components else {
-            listing.warnings.push(format!(
+            warnings.push(format!(
                 "{}: skipped: the path is not UTF-8, so it cannot be a URL",
                 path.display()
             ));
@@ -258,13 +328,7 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
         files.push(components.join("/"));
     }
     files.sort();
-
-    for file in files {
-        let name = options.name.render(&file)?;
-        listing.entries.push(ListEntry { name, file });
-    }
-    listing.warnings.extend(duplicate_names(&listing.entries));
-    Ok(listing)
+    Ok(files)
 }
 
 /// GPE selects by name: two files with one name cannot both be picked.

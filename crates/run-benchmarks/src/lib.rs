@@ -35,8 +35,8 @@ pub struct Config {
     pub launch: pytest::Launch,
     /// Keep pytest's output in `logs/<suite>.log` instead of passing it through.
     pub quiet: bool,
-    /// Keep `stats.data` in the histories.
-    pub keep_data: bool,
+    /// How reports become history entries: `stats.data` kept or not, the bound on each history.
+    pub append: AppendOptions,
     /// Commit (and push) the results in this git checkout.
     pub publish: Option<Publish>,
     /// Judge every suite's benchmarks against their history (the regression gate).
@@ -191,7 +191,7 @@ impl Results {
         &self,
         suite: &str,
         report: &Path,
-        keep_data: bool,
+        options: &AppendOptions,
     ) -> Result<aggregate::Summary, ModelError> {
         let history = self.history(suite);
         let folder = history.parent().expect("history has a folder");
@@ -199,11 +199,7 @@ impl Results {
             path: folder.to_path_buf(),
             source: e,
         })?;
-        aggregate::append_reports(
-            &[report.to_path_buf()],
-            &history,
-            &AppendOptions { keep_data },
-        )
+        aggregate::append_reports(&[report.to_path_buf()], &history, options)
     }
 
     /// Rebuilds `data/list.json` and `plots/list.json`, installs missing plots and the
@@ -222,6 +218,7 @@ impl Results {
         let options = build_list::ListOptions {
             pattern: "*.jsonata".into(),
             name: build_list::NameTemplate::parse("{stem}").expect("valid template"),
+            archives: false,
         };
         let plots = build_list::build(&self.plots(), &options)?;
         warnings.extend(plots.warnings);
@@ -451,7 +448,7 @@ fn record(
     report: &Path,
     code: Option<i32>,
 ) -> Outcome {
-    match results.record(&suite.name, report, config.keep_data) {
+    match results.record(&suite.name, report, &config.append) {
         Ok(summary) if code == Some(0) => Outcome::Recorded {
             benchmarks: summary.benchmarks,
             appended: summary.outcome.appended,
@@ -478,7 +475,10 @@ fn judge_suite(
     log: Option<&Path>,
 ) -> Result<aggregate::check::CheckReport, String> {
     let history = results.history(&suite.name);
-    let options = AppendOptions { keep_data: false };
+    let options = AppendOptions {
+        keep_data: false,
+        bound: Default::default(),
+    };
     let (entries, _) =
         aggregate::load_reports(&[report.to_path_buf()], &options).map_err(|e| e.to_string())?;
     let mut verdicts =
@@ -595,7 +595,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             repo,
             &results,
             &runs,
-            config.keep_data,
+            &config.append,
             &run_folder,
             progress,
         )?),
@@ -637,7 +637,7 @@ fn publish_results(
     repo: &DataRepo,
     results: &Results,
     runs: &[SuiteRun],
-    keep_data: bool,
+    append: &AppendOptions,
     run_folder: &Path,
     progress: &mut dyn Write,
 ) -> Result<Published, Error> {
@@ -679,7 +679,7 @@ fn publish_results(
                 let reapplied = repo.reset_to_remote().map_err(Error::from).and_then(|()| {
                     for run in runs {
                         if let Some(report) = &run.report {
-                            results.record(&run.suite.name, report, keep_data)?;
+                            results.record(&run.suite.name, report, append)?;
                         }
                     }
                     results.refresh()?;

@@ -1,0 +1,414 @@
+//! Bounded histories: the current file stays within its bound, older runs move whole into the
+//! archive, nothing is lost or duplicated (SIGKILLs included), and the gate and build-list see
+//! the archive.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn template() -> Value {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reports/5.3.1/git-clean.json");
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// Run `run` of the example suite: its own datetime, commit and timings (5 benchmarks).
+fn report(dir: &Path, run: usize, year: u32) -> PathBuf {
+    let mut report = template();
+    report["datetime"] = Value::String(format!(
+        "{year}-03-01T00:{:02}:{:02}+00:00",
+        run / 60,
+        run % 60
+    ));
+    report["commit_info"]["id"] = Value::String(format!("{run:040x}"));
+    for benchmark in report["benchmarks"].as_array_mut().unwrap() {
+        let stats = benchmark["stats"].as_object_mut().unwrap();
+        for key in ["min", "max", "mean", "median"] {
+            let value = stats[key].as_f64().unwrap()
+                * (1.0 + 0.01 * ((run * 7 % 5) as f64 - 2.0) + 1e-5 * run as f64);
+            stats.insert(key.into(), value.into());
+        }
+        stats.remove("data");
+    }
+    let path = dir.join(format!("report-{run}.json"));
+    fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
+    path
+}
+
+fn aggregate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aggregate"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Every file of the suite, oldest first: archive chunks by sequence, then the current file.
+fn files(suite: &Path) -> Vec<PathBuf> {
+    let mut chunks: Vec<PathBuf> = fs::read_dir(suite.join("archive"))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    chunks.sort();
+    if suite.join("aggregate.json").exists() {
+        chunks.push(suite.join("aggregate.json"));
+    }
+    chunks
+}
+
+/// The commit ids of all entries across the files, in order; every file must parse.
+fn all_runs(suite: &Path) -> Vec<String> {
+    files(suite)
+        .iter()
+        .flat_map(|f| {
+            let entries: Vec<Value> = serde_json::from_slice(&fs::read(f).unwrap())
+                .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", f.display()));
+            entries
+                .into_iter()
+                .map(|e| e["commit_info"]["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn expected(runs: std::ops::Range<usize>) -> Vec<String> {
+    runs.flat_map(|run| std::iter::repeat_n(format!("{run:040x}"), 5))
+        .collect()
+}
+
+#[test]
+fn the_current_file_stays_within_the_bound_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("data/kmeans");
+    fs::create_dir_all(&suite).unwrap();
+    for run in 0..12 {
+        let year = if run < 5 { 2025 } else { 2026 };
+        let path = report(dir.path(), run, year);
+        let output = aggregate(
+            dir.path(),
+            &[
+                path.to_str().unwrap(),
+                "-o",
+                "data/kmeans/aggregate.json",
+                "--max-entries",
+                "12",
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for file in files(&suite) {
+        let entries: Vec<Value> = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+        assert!(
+            entries.len() <= 12,
+            "{} holds {}",
+            file.display(),
+            entries.len()
+        );
+    }
+    assert_eq!(
+        all_runs(&suite),
+        expected(0..12),
+        "exactly the appended entries, in order"
+    );
+    let names: Vec<String> = files(&suite)
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "0001_2025.json",
+            "0002_2025.json",
+            "0003_2025-2026.json",
+            "0004_2026.json",
+            "0005_2026.json",
+            "aggregate.json"
+        ]
+    );
+
+    // Appending a run that already moved to the archive adds nothing.
+    let output = aggregate(
+        dir.path(),
+        &[
+            "report-9.json",
+            "-o",
+            "data/kmeans/aggregate.json",
+            "--max-entries",
+            "12",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("appended 0 entries, skipped 5"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // build-list names the chunks for a GPE user and keeps the current file's name.
+    let output = Command::new(env!("CARGO_BIN_EXE_aggregate"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let list = build_list::build(
+        &dir.path().join("data"),
+        &build_list::ListOptions::default(),
+    )
+    .unwrap();
+    let names: Vec<&str> = list.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "kmeans",
+            "kmeans (2025, part 1)",
+            "kmeans (2025, part 2)",
+            "kmeans (2025-2026)",
+            "kmeans (2026, part 1)",
+            "kmeans (2026, part 2)"
+        ]
+    );
+}
+
+#[test]
+fn a_byte_bound_holds_for_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..20 {
+        let path = report(dir.path(), run, 2026);
+        let output = aggregate(dir.path(), &[path.to_str().unwrap(), "--max-bytes", "20kB"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for file in files(dir.path()) {
+        assert!(
+            fs::metadata(&file).unwrap().len() <= 20_000,
+            "{} is too large",
+            file.display()
+        );
+    }
+    assert_eq!(all_runs(dir.path()), expected(0..20));
+}
+
+#[test]
+fn migrate_splits_an_original_history_into_bounded_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/histories/original-indented.json");
+    fs::copy(&original, dir.path().join("aggregate.json")).unwrap();
+    let before: Vec<Value> = serde_json::from_slice(&fs::read(&original).unwrap()).unwrap();
+    let output = aggregate(dir.path(), &["--migrate", "--max-entries", "1"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("3 entries; 2 moved into 2 archive chunk(s), 1 left"));
+    let after: Vec<Value> = files(dir.path())
+        .iter()
+        .flat_map(|f| serde_json::from_slice::<Vec<Value>>(&fs::read(f).unwrap()).unwrap())
+        .collect();
+    assert_eq!(after, before, "every entry kept unchanged, in order");
+    assert_eq!(
+        aggregate(dir.path(), &["--migrate"]).status.code(),
+        Some(2),
+        "a bound is required"
+    );
+}
+
+/// A history of `runs` runs written directly, for the kill tests.
+fn big_history(path: &Path, runs: usize) {
+    let template = template();
+    let mut entries = Vec::new();
+    for run in 0..runs {
+        for benchmark in template["benchmarks"].as_array().unwrap() {
+            let mut entry = benchmark.clone();
+            entry["stats"].as_object_mut().unwrap().remove("data");
+            entry["commit_info"] = template["commit_info"].clone();
+            entry["commit_info"]["id"] = Value::String(format!("{run:040x}"));
+            entry["datetime"] = Value::String(format!(
+                "2026-01-01T{:02}:{:02}:{:02}+00:00",
+                run / 3600,
+                run / 60 % 60,
+                run % 60
+            ));
+            entries.push(entry);
+        }
+    }
+    fs::write(path, serde_json::to_vec_pretty(&entries).unwrap()).unwrap();
+}
+
+/// xorshift: reproducible kill moments without a dependency.
+fn moments(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 10_000) as f64 / 10_000.0
+    }
+}
+
+#[test]
+fn sigkill_during_rotating_appends_leaves_every_entry_in_exactly_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bound of one run: every append moves the current file into the archive, so kills land
+    // before, during and after the rotation.
+    let bound = ["--max-entries", "5"];
+    let append = |run: usize| {
+        let path = report(dir.path(), run, 2026);
+        Command::new(env!("CARGO_BIN_EXE_aggregate"))
+            .args([path.to_str().unwrap(), bound[0], bound[1]])
+            .current_dir(dir.path())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut append_time = Duration::MAX;
+    for run in 0..5 {
+        let started = Instant::now();
+        assert!(append(run).wait().unwrap().success());
+        append_time = append_time.min(started.elapsed());
+    }
+    let mut done = 5;
+    let mut next = moments(0x2545_f491_4f6c_dd1d);
+    let (mut killed, mut finished) = (0, 0);
+    for _ in 0..60 {
+        let mut child = append(done);
+        std::thread::sleep(append_time.mul_f64(1.3 * next()));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let runs = all_runs(dir.path());
+        if runs == expected(0..done + 1) {
+            done += 1;
+            finished += 1;
+        } else {
+            assert_eq!(
+                runs,
+                expected(0..done),
+                "after a kill ({status}): entries lost or doubled"
+            );
+            killed += 1;
+        }
+    }
+    assert!(
+        killed >= 10 && finished >= 1,
+        "{killed} killed, {finished} finished ({append_time:?} an append)"
+    );
+    assert!(files(dir.path()).len() > 10, "the test must have rotated");
+}
+
+#[test]
+fn a_killed_migration_loses_nothing_and_the_next_run_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("aggregate.json");
+    big_history(&history, 3000);
+    let mut next = moments(0x9e37_79b9_7f4a_7c15);
+    let started = Instant::now();
+    fs::copy(&history, dir.path().join("pristine.json")).unwrap();
+    assert!(
+        aggregate(dir.path(), &["--migrate", "--max-entries", "500"])
+            .status
+            .success()
+    );
+    let migrate_time = started.elapsed();
+    for attempt in 0..10 {
+        for file in files(dir.path()) {
+            fs::remove_file(file).unwrap();
+        }
+        fs::copy(dir.path().join("pristine.json"), &history).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aggregate"))
+            .args(["--migrate", "--max-entries", "500"])
+            .current_dir(dir.path())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(migrate_time.mul_f64(next()));
+        let _ = child.kill();
+        child.wait().unwrap();
+        // Every file still parses, and no entry is lost (the journal holds them until the end).
+        let journal: Vec<String> = fs::read_dir(dir.path().join("archive"))
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with(".migrating")
+                    })
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let visible = all_runs(dir.path());
+        if journal.is_empty() {
+            assert_eq!(
+                visible,
+                expected(0..3000),
+                "attempt {attempt}: a finished migration is exact"
+            );
+        }
+        // The next run of any writer rolls back and (here) migrates again, exactly.
+        let output = aggregate(dir.path(), &["--migrate", "--max-entries", "500"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(all_runs(dir.path()), expected(0..3000), "attempt {attempt}");
+        assert!(files(dir.path())
+            .iter()
+            .all(
+                |f| serde_json::from_slice::<Vec<Value>>(&fs::read(f).unwrap())
+                    .unwrap()
+                    .len()
+                    <= 500
+            ));
+    }
+    assert!(migrate_time < Duration::from_secs(30));
+}
+
+#[test]
+fn the_gate_reads_back_into_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..8 {
+        let path = report(dir.path(), run, 2026);
+        assert!(
+            aggregate(dir.path(), &[path.to_str().unwrap(), "--max-entries", "10"])
+                .status
+                .success()
+        );
+    }
+    let current: Vec<Value> =
+        serde_json::from_slice(&fs::read(dir.path().join("aggregate.json")).unwrap()).unwrap();
+    assert_eq!(current.len(), 10, "two runs in the current file");
+    let path = report(dir.path(), 8, 2026);
+    let output = aggregate(
+        dir.path(),
+        &[
+            path.to_str().unwrap(),
+            "--check",
+            "--no-append",
+            "--report-json",
+            "g.json",
+        ],
+    );
+    assert!(output.status.success());
+    let gate: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("g.json")).unwrap()).unwrap();
+    for j in gate["benchmarks"].as_array().unwrap() {
+        assert_eq!(j["history"], 8, "{j}");
+        assert_ne!(j["verdict"], "insufficient_history");
+    }
+}

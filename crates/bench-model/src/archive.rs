@@ -1,0 +1,330 @@
+//! A bounded history's archive: `archive/NNNN_YEARS.json` chunks beside `aggregate.json`, made by
+//! renaming the whole current file, and the one-step migration of a large history into chunks.
+//!
+//! Rotation is a single rename of `aggregate.json` into the archive, so a crash at any moment
+//! leaves every entry in exactly one file: the old current file, or the new chunk. Chunks are
+//! never rewritten; their sequence number orders them, oldest first.
+//!
+//! Migration must split one file into several, which no single rename can do. It first renames
+//! the history to a hidden journal (`archive/.migrating-after-NNNN.json`), writes the chunks and the
+//! new current file, and removes the journal last. A run that
+//! finds the journal (a migration was killed) removes what the migration had written and starts
+//! it again from the journal, before doing anything else; nothing is lost at any moment.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::fsio::write_atomic;
+
+/// The bound on a suite's current history file; `None` on both: unbounded (the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bound {
+    /// At most this many entries.
+    pub max_entries: Option<usize>,
+    /// At most this many bytes.
+    pub max_bytes: Option<u64>,
+}
+
+impl Bound {
+    /// Whether any bound is set.
+    pub fn is_set(&self) -> bool {
+        self.max_entries.is_some() || self.max_bytes.is_some()
+    }
+
+    /// Whether `entries` entries in `bytes` bytes break the bound.
+    pub fn exceeded_by(&self, entries: usize, bytes: u64) -> bool {
+        self.max_entries.is_some_and(|m| entries > m) || self.max_bytes.is_some_and(|m| bytes > m)
+    }
+}
+
+/// Parses a size such as `20MB`, `1.5GiB`, `500k` or `1048576` (bytes).
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size; write e.g. 20MB or 500k"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use B, kB, MB, GB, KiB, MiB or GiB"
+            ))
+        }
+    };
+    Ok((number * factor) as u64)
+}
+
+/// The archive folder of the history at `path`.
+pub fn folder(path: &Path) -> PathBuf {
+    path.with_file_name("archive")
+}
+
+/// The journal of a migration: the whole history, named after the last chunk before it.
+fn journal_path(path: &Path, after: u32) -> PathBuf {
+    folder(path).join(format!(".migrating-after-{after:04}.json"))
+}
+
+fn find_journal(path: &Path) -> Option<(u32, PathBuf)> {
+    fs::read_dir(folder(path))
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let after = name
+                .strip_prefix(".migrating-after-")?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()?;
+            Some((after, entry.path()))
+        })
+}
+
+/// The archive's chunks, oldest first: (sequence number, path).
+pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
+    let mut found: Vec<(u32, PathBuf)> = fs::read_dir(folder(path))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let seq = name
+                .strip_suffix(".json")?
+                .split_once('_')?
+                .0
+                .parse()
+                .ok()?;
+            Some((seq, entry.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The dates an entry knows: when its run ended, or failing that its commit's time.
+#[derive(Deserialize)]
+struct Dated {
+    #[serde(default)]
+    datetime: Option<String>,
+    #[serde(default)]
+    commit_info: Option<CommitTime>,
+}
+
+#[derive(Deserialize)]
+struct CommitTime {
+    #[serde(default)]
+    time: Option<String>,
+}
+
+impl Dated {
+    fn date(&self) -> Option<&str> {
+        self.datetime
+            .as_deref()
+            .or(self.commit_info.as_ref().and_then(|c| c.time.as_deref()))
+    }
+
+    fn year(&self) -> Option<&str> {
+        self.date()
+            .map(|d| &d[..d.len().min(4)])
+            .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+    }
+}
+
+/// `2025`, `2025-2026` or `undated`: what a chunk's file name says about its entries.
+fn years_label(first: Option<&str>, last: Option<&str>) -> String {
+    match (first, last) {
+        (Some(a), Some(b)) if a == b => a.to_string(),
+        (Some(a), Some(b)) => format!("{a}-{b}"),
+        (Some(a), None) | (None, Some(a)) => a.to_string(),
+        (None, None) => "undated".to_string(),
+    }
+}
+
+fn sync_folder(path: &Path) {
+    if let Ok(dir) = fs::File::open(path) {
+        let _ = dir.sync_all();
+    }
+}
+
+fn next_chunk_path(path: &Path, label: &str) -> PathBuf {
+    let seq = chunks(path).last().map_or(1, |(seq, _)| seq + 1);
+    folder(path).join(format!("{seq:04}_{label}.json"))
+}
+
+/// Moves the whole history at `path` into the archive as its newest chunk, by one rename.
+///
+/// `text` is the history's current text, for the years of its first and last entries.
+pub(crate) fn rotate(path: &Path, text: &[u8]) -> Result<PathBuf> {
+    let dated: Vec<Dated> = serde_json::from_slice(text).unwrap_or_default();
+    let label = years_label(
+        dated.first().and_then(Dated::year),
+        dated.last().and_then(Dated::year),
+    );
+    let archive = folder(path);
+    fs::create_dir_all(&archive).map_err(|e| Error::write(&archive, e))?;
+    let chunk = next_chunk_path(path, &label);
+    fs::rename(path, &chunk).map_err(|e| Error::write(&chunk, e))?;
+    sync_folder(&archive);
+    sync_folder(path.parent().unwrap_or(Path::new(".")));
+    Ok(chunk)
+}
+
+/// What [`crate::history::migrate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Migration {
+    /// Chunks written.
+    pub chunks: Vec<PathBuf>,
+    /// Entries left in the current file.
+    pub current: usize,
+    /// Entries in all.
+    pub total: usize,
+}
+
+/// Finishes what a killed migration left: puts the journal's history back and removes the
+/// chunks and current file the migration had written. Must be called under the history's lock.
+pub(crate) fn recover(path: &Path) -> Result<bool> {
+    let Some((after, journal)) = find_journal(path) else {
+        return Ok(false);
+    };
+    for (seq, chunk) in chunks(path) {
+        if seq > after {
+            fs::remove_file(&chunk).map_err(|e| Error::write(&chunk, e))?;
+        }
+    }
+    // The journal goes back whole, by one rename, over whatever current file was written.
+    fs::rename(&journal, path).map_err(|e| Error::write(path, e))?;
+    sync_folder(&folder(path));
+    sync_folder(path.parent().unwrap_or(Path::new(".")));
+    Ok(true)
+}
+
+/// Splits the history at `path` into chunks within `bound`, whole runs at a time, oldest first,
+/// leaving the newest runs (within the bound) as the current file. Under the history's lock.
+pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
+    let text = match fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Migration::default()),
+        Err(e) => return Err(Error::read(path, e)),
+    };
+    let raw: Vec<&RawValue> = serde_json::from_slice(&text)
+        .map_err(|e| Error::from_serde(path, &text, &e, crate::history::HISTORY_HINTS))?;
+    let dated: Vec<Dated> = raw
+        .iter()
+        .map(|r| {
+            serde_json::from_str(r.get()).unwrap_or(Dated {
+                datetime: None,
+                commit_info: None,
+            })
+        })
+        .collect();
+
+    // Runs: consecutive entries of one run share its datetime; entries without one are runs of their own.
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, entry) in dated.iter().enumerate() {
+        match (runs.last_mut(), &entry.datetime) {
+            (Some(run), Some(dt)) if dated[run.start].datetime.as_ref() == Some(dt) => {
+                run.end = i + 1
+            }
+            _ => runs.push(i..i + 1),
+        }
+    }
+    // Greedy from the oldest; the last group stays current.
+    let size = |range: &std::ops::Range<usize>| -> u64 {
+        raw[range.clone()]
+            .iter()
+            .map(|r| r.get().len() as u64 + 6)
+            .sum::<u64>()
+            + 4
+    };
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for run in runs {
+        match groups.last_mut() {
+            Some(group)
+                if !bound.exceeded_by(run.end - group.start, size(&(group.start..run.end))) =>
+            {
+                group.end = run.end
+            }
+            _ => groups.push(run),
+        }
+    }
+    if groups.len() <= 1 {
+        return Ok(Migration {
+            chunks: Vec::new(),
+            current: raw.len(),
+            total: raw.len(),
+        });
+    }
+
+    // The journal holds the whole history while chunks are written; see the module's comment.
+    let archive = folder(path);
+    fs::create_dir_all(&archive).map_err(|e| Error::write(&archive, e))?;
+    let start = chunks(path).last().map_or(0, |(seq, _)| *seq);
+    let journal = journal_path(path, start);
+    fs::rename(path, &journal).map_err(|e| Error::write(&journal, e))?;
+    sync_folder(&archive);
+    sync_folder(path.parent().unwrap_or(Path::new(".")));
+
+    let write_group = |target: &Path, range: &std::ops::Range<usize>| {
+        let entries: Vec<&RawValue> = raw[range.clone()].to_vec();
+        let text = crate::json::to_pretty_vec(&entries)
+            .map_err(|e| Error::write(target, io::Error::other(e)))?;
+        write_atomic(target, |w| {
+            w.write_all(&text)?;
+            w.write_all(b"\n")
+        })
+    };
+    let mut written = Vec::new();
+    let (current, older) = groups.split_last().expect("more than one group");
+    for group in older {
+        let label = years_label(dated[group.start].year(), dated[group.end - 1].year());
+        let chunk = next_chunk_path(path, &label);
+        write_group(&chunk, group)?;
+        written.push(chunk);
+    }
+    write_group(path, current)?;
+    fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
+    sync_folder(&archive);
+    Ok(Migration {
+        chunks: written,
+        current: current.len(),
+        total: raw.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("20MB"), Ok(20_000_000));
+        assert_eq!(parse_size("1.5 GiB"), Ok(1_610_612_736));
+        assert_eq!(parse_size("500k"), Ok(500_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+    }
+
+    #[test]
+    fn labels_name_the_years_of_a_chunk() {
+        assert_eq!(years_label(Some("2025"), Some("2025")), "2025");
+        assert_eq!(years_label(Some("2025"), Some("2026")), "2025-2026");
+        assert_eq!(years_label(None, None), "undated");
+    }
+}
