@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -179,6 +181,16 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
         &dir.path().join("plain/test_plain.py"),
         "def test_no_benchmark():\n    assert True\n",
     );
+    // A plugin that cuts the report in half after pytest-benchmark wrote it, as a crash would.
+    write(
+        &dir.path().join("corrupt/test_corrupt.py"),
+        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+    );
+    write(
+        &dir.path().join("corrupt/conftest.py"),
+        "def pytest_unconfigure(config):\n    path = config.getoption('benchmark_json')\n    if path:\n        \
+         text = open(path).read()\n        open(path, 'w').write(text[: len(text) // 2])\n",
+    );
     write(
         &dir.path().join("hangs/test_hangs.py"),
         &format!(
@@ -207,6 +219,11 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
     assert!(line("failing").contains("failed"), "{text}");
     assert!(line("plain").contains("no benchmarks"), "{text}");
     assert!(line("hangs").contains("timed out"), "{text}");
+    assert!(line("corrupt").contains("corrupt report"), "{text}");
+    assert!(
+        text.contains("corrupt: nothing recorded: ") && text.contains("invalid JSON"),
+        "{text}"
+    );
     assert!(
         text.contains("failing: pytest exited with 1; 1 benchmark recorded"),
         "{text}"
@@ -224,13 +241,16 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
         1,
         "what pytest-benchmark wrote is kept"
     );
-    assert!(!data.join("plain").exists() && !data.join("hangs").exists());
+    assert!(
+        !data.join("plain").exists()
+            && !data.join("hangs").exists()
+            && !data.join("corrupt").exists()
+    );
 
     // The whole process group went: the benchmark's own child process too.
     let pid = fs::read_to_string(&pid_file).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
     assert!(
-        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        !common::running(pid.trim()),
         "sleep {pid} survived the time-out"
     );
 }
