@@ -63,7 +63,16 @@ ensure_gpe_stack() {
     mkdir -p "$tools"
     npm install --silent --no-audit --no-fund --prefix "$tools" jsonata@1.8 chart.js@2.9 >/dev/null
   fi
-  command -v chromium >/dev/null || need_apt chromium
+  # Debian's chromium, or a Chrome/Chromium the machine already has (GitHub's runners do).
+  if [ -z "${CHROMIUM:-}" ]; then
+    for browser in chromium chromium-browser google-chrome; do
+      if command -v "$browser" >/dev/null; then CHROMIUM=$(command -v "$browser"); break; fi
+    done
+  fi
+  if [ -z "${CHROMIUM:-}" ]; then
+    need_apt chromium
+    CHROMIUM=$(command -v chromium)
+  fi
   export GPE_MODULES=$tools/node_modules
-  export CHROMIUM=${CHROMIUM:-$(command -v chromium)}
+  export CHROMIUM
 }
