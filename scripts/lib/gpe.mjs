@@ -40,7 +40,8 @@ const selections = [
   ...(files.length > 1 ? [{ name: "all suites", files }] : []),
   ...options("--history").map((spec) => {
     const [name, path] = spec.split("=");
-    return { name, files: [{ name, file: path, content: readJson(path) }] };
+    // As GPE would see it in a data folder: SUITE/aggregate.json.
+    return { name, files: [{ name, file: `${name}/aggregate.json`, content: readJson(path) }] };
   }),
 ];
 const plots = readJson(join(plotsDir, "list.json")).map((p) => ({ ...p, code: p.code ?? readFileSync(join(plotsDir, p.file), "utf8") }));

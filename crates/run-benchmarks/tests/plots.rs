@@ -17,8 +17,15 @@ fn every_shipped_plot_evaluates_and_renders_in_gpes_stack() {
     };
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results");
-    for _ in 0..2 {
+    // Three runs; the third moves each suite's first two runs into its archive.
+    for run in 0..3 {
+        let bound: &[&str] = if run == 2 {
+            &["--max-entries", "10"]
+        } else {
+            &[]
+        };
         let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+            .args(bound)
             .args([
                 "-d",
                 root().join("fixtures/suites").to_str().unwrap(),
@@ -69,8 +76,8 @@ fn every_shipped_plot_evaluates_and_renders_in_gpes_stack() {
             "trend"
         ]
     );
-    // Each suite alone, both together, and the two histories of the original script.
-    assert_eq!(cases.len(), 5 * 5);
+    // Each file alone (two current, two archive chunks), all together, the original's two layouts.
+    assert_eq!(cases.len(), 5 * 7);
     for case in &cases {
         assert!(
             case["datasets"].as_u64().unwrap() >= 1 && case["labels"].as_u64().unwrap() >= 1,
@@ -80,10 +87,14 @@ fn every_shipped_plot_evaluates_and_renders_in_gpes_stack() {
         if case["plot"] == "trend" {
             // One point per run and benchmark.
             assert_eq!(case["points"], case["entries"], "{case}");
+            // A current file and its archive chunk join into one suite: all files give three runs.
             let runs = match case["selection"].as_str().unwrap() {
-                "compact" => 1,
-                "indented" => 3,
-                _ => 2,
+                "compact" | "arrays" | "strings" => 1,
+                "indented" | "all suites" => 3,
+                chunk => {
+                    assert!(chunk.contains(" (") && chunk.ends_with(')'), "{chunk}");
+                    2
+                }
             };
             assert_eq!(case["labels"], runs, "{case}");
         }
