@@ -8,6 +8,7 @@ pub mod outcome;
 pub mod plots;
 pub mod publish;
 pub mod pytest;
+mod results;
 pub mod suite;
 
 use std::io::Write;
@@ -19,6 +20,7 @@ use bench_model::{Error as ModelError, Report};
 
 pub use outcome::{Outcome, SuiteRun};
 pub use publish::{DataRepo, GitError};
+pub use results::Results;
 pub use suite::Suite;
 
 /// Everything a run needs to know.
@@ -156,87 +158,6 @@ impl RunSummary {
         }
         all
     }
-}
-
-/// The results folder: `data/<suite>/aggregate.json`, `data/list.json`, `plots/`, `logs/`.
-#[derive(Debug, Clone)]
-pub struct Results {
-    /// Its root.
-    pub root: PathBuf,
-}
-
-impl Results {
-    /// `data/`: what GPE's data URL points at.
-    pub fn data(&self) -> PathBuf {
-        self.root.join("data")
-    }
-
-    /// `plots/`: what GPE's plots URL points at.
-    pub fn plots(&self) -> PathBuf {
-        self.root.join("plots")
-    }
-
-    /// A suite's history.
-    pub fn history(&self, suite: &str) -> PathBuf {
-        self.data().join(suite).join("aggregate.json")
-    }
-
-    /// Where `--quiet` keeps a suite's pytest output.
-    pub fn log(&self, suite: &str) -> PathBuf {
-        self.root.join("logs").join(format!("{suite}.log"))
-    }
-
-    /// Appends a report to a suite's history, creating its folder.
-    pub fn record(
-        &self,
-        suite: &str,
-        report: &Path,
-        options: &AppendOptions,
-    ) -> Result<aggregate::Summary, ModelError> {
-        let history = self.history(suite);
-        let folder = history.parent().expect("history has a folder");
-        std::fs::create_dir_all(folder).map_err(|e| ModelError::Write {
-            path: folder.to_path_buf(),
-            source: e,
-        })?;
-        aggregate::append_reports(&[report.to_path_buf()], &history, options)
-    }
-
-    /// Rebuilds `data/list.json` and `plots/list.json`, installs missing plots and the
-    /// `.gitignore` that keeps locks and logs out of a data repository. Returns warnings.
-    pub fn refresh(&self) -> Result<Vec<String>, Error> {
-        let mut warnings = Vec::new();
-        std::fs::create_dir_all(self.data()).map_err(|e| ModelError::Write {
-            path: self.data(),
-            source: e,
-        })?;
-        let data = build_list::build(&self.data(), &build_list::ListOptions::default())?;
-        warnings.extend(data.warnings);
-        write_list(&self.data().join("list.json"), &data.entries)?;
-
-        plots::install_missing(&self.plots())?;
-        let options = build_list::ListOptions {
-            pattern: "*.jsonata".into(),
-            name: build_list::NameTemplate::parse("{stem}").expect("valid template"),
-            archives: false,
-        };
-        let plots = build_list::build(&self.plots(), &options)?;
-        warnings.extend(plots.warnings);
-        write_list(&self.plots().join("list.json"), &plots.entries)?;
-
-        let ignore = self.root.join(".gitignore");
-        if !ignore.exists() {
-            bench_model::fsio::write_atomic(&ignore, |w| {
-                w.write_all(b"# Written by run-benchmarks: lock files, temporaries and pytest logs.\n.*.lock\n.*.tmp.*\n/logs/\n")
-            })?;
-        }
-        Ok(warnings)
-    }
-}
-
-fn write_list(path: &Path, entries: &[bench_model::ListEntry]) -> Result<(), ModelError> {
-    let text = bench_model::list::to_vec(entries);
-    bench_model::fsio::write_atomic(path, |w| w.write_all(&text))
 }
 
 /// Picks the suites to run: all of DIR's, or those named.
@@ -590,7 +511,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
     }
 
     let published = match (&config.publish, &repo) {
-        (Some(publish), Some(repo)) => Some(publish_results(
+        (Some(publish), Some(repo)) => Some(publish::publish_results(
             publish,
             repo,
             &results,
@@ -607,120 +528,4 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         suites: runs,
         published,
     })
-}
-
-/// The commit message: the measured commit and branch, then a line per suite.
-fn commit_message(runs: &[SuiteRun]) -> String {
-    let commit = runs
-        .iter()
-        .filter_map(|r| r.report.as_ref())
-        .find_map(|path| Report::read(path).ok())
-        .and_then(|read| read.report.commit_info);
-    let id = commit
-        .as_ref()
-        .and_then(|c| c.id())
-        .unwrap_or("unknown commit");
-    let short = if id.len() == 40 { &id[..12] } else { id };
-    let branch = commit
-        .as_ref()
-        .and_then(|c| c.branch())
-        .unwrap_or("unknown branch");
-    let mut message = format!("benchmarks of {short} on {branch}\n\nmeasured commit: {id}\n");
-    for run in runs {
-        message.push_str(&format!("{}: {}\n", run.suite.name, run.outcome.describe()));
-    }
-    message
-}
-
-fn publish_results(
-    publish: &Publish,
-    repo: &DataRepo,
-    results: &Results,
-    runs: &[SuiteRun],
-    append: &AppendOptions,
-    run_folder: &Path,
-    progress: &mut dyn Write,
-) -> Result<Published, Error> {
-    let message = commit_message(runs);
-    let paths = ["data", "plots", ".gitignore"];
-    let committed = repo.commit(&paths, &message)?;
-    if !publish.push || !committed {
-        return Ok(Published {
-            committed,
-            pushed: false,
-            attempts: 0,
-        });
-    }
-    let attempts = publish.attempts.max(1);
-    for attempt in 1..=attempts {
-        match repo.push() {
-            Ok(()) => {
-                let _ = writeln!(
-                    progress,
-                    "run-benchmarks: pushed to {} ({})",
-                    repo.remote.as_deref().unwrap_or("?"),
-                    repo.branch
-                );
-                return Ok(Published {
-                    committed,
-                    pushed: true,
-                    attempts: attempt,
-                });
-            }
-            Err(rejection) if attempt == attempts => {
-                return Err(Error::PushFailed {
-                    source: rejection,
-                    attempts,
-                    kept: keep_reports(run_folder),
-                });
-            }
-            Err(rejection) => {
-                let _ = writeln!(progress, "run-benchmarks: push {attempt}/{attempts} rejected ({}); re-applying this run on the remote's state", rejection.message);
-                let reapplied = repo.reset_to_remote().map_err(Error::from).and_then(|()| {
-                    for run in runs {
-                        if let Some(report) = &run.report {
-                            results.record(&run.suite.name, report, append)?;
-                        }
-                    }
-                    results.refresh()?;
-                    repo.commit(&paths, &message)?;
-                    Ok(())
-                });
-                if let Err(error) = reapplied {
-                    let _ = writeln!(progress, "run-benchmarks: error: {error}");
-                    return Err(Error::PushFailed {
-                        source: rejection,
-                        attempts: attempt,
-                        kept: keep_reports(run_folder),
-                    });
-                }
-                std::thread::sleep(backoff(attempt));
-            }
-        }
-    }
-    unreachable!("the loop returns on its last attempt")
-}
-
-/// Moves the run's reports somewhere that outlives the run, and says where.
-fn keep_reports(run_folder: &Path) -> PathBuf {
-    let kept = run_folder.with_file_name(format!(
-        "{}-kept",
-        run_folder
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    match std::fs::rename(run_folder, &kept) {
-        Ok(()) => kept,
-        Err(_) => run_folder.to_path_buf(),
-    }
-}
-
-/// Waits a little longer after each rejection, with jitter so that racing jobs drift apart.
-fn backoff(attempt: u32) -> Duration {
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 500)
-        .unwrap_or(0);
-    Duration::from_millis(250 * u64::from(attempt) + u64::from(jitter))
 }

@@ -1,8 +1,15 @@
 //! Publishing to the data repository with the `git` command line: add, commit, push, and on a
-//! rejected push fetch, reset and let the caller re-apply its entries.
+//! rejected push fetch, reset, re-apply this run's entries and push again.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use aggregate::AppendOptions;
+use bench_model::Report;
+
+use crate::{Error, Publish, Published, Results, SuiteRun};
 
 /// A git command that failed; its text has credentials removed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -214,6 +221,122 @@ pub fn redact(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The commit message: the measured commit and branch, then a line per suite.
+fn commit_message(runs: &[SuiteRun]) -> String {
+    let commit = runs
+        .iter()
+        .filter_map(|r| r.report.as_ref())
+        .find_map(|path| Report::read(path).ok())
+        .and_then(|read| read.report.commit_info);
+    let id = commit
+        .as_ref()
+        .and_then(|c| c.id())
+        .unwrap_or("unknown commit");
+    let short = if id.len() == 40 { &id[..12] } else { id };
+    let branch = commit
+        .as_ref()
+        .and_then(|c| c.branch())
+        .unwrap_or("unknown branch");
+    let mut message = format!("benchmarks of {short} on {branch}\n\nmeasured commit: {id}\n");
+    for run in runs {
+        message.push_str(&format!("{}: {}\n", run.suite.name, run.outcome.describe()));
+    }
+    message
+}
+
+pub(crate) fn publish_results(
+    publish: &Publish,
+    repo: &DataRepo,
+    results: &Results,
+    runs: &[SuiteRun],
+    append: &AppendOptions,
+    run_folder: &Path,
+    progress: &mut dyn Write,
+) -> Result<Published, Error> {
+    let message = commit_message(runs);
+    let paths = ["data", "plots", ".gitignore"];
+    let committed = repo.commit(&paths, &message)?;
+    if !publish.push || !committed {
+        return Ok(Published {
+            committed,
+            pushed: false,
+            attempts: 0,
+        });
+    }
+    let attempts = publish.attempts.max(1);
+    for attempt in 1..=attempts {
+        match repo.push() {
+            Ok(()) => {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: pushed to {} ({})",
+                    repo.remote.as_deref().unwrap_or("?"),
+                    repo.branch
+                );
+                return Ok(Published {
+                    committed,
+                    pushed: true,
+                    attempts: attempt,
+                });
+            }
+            Err(rejection) if attempt == attempts => {
+                return Err(Error::PushFailed {
+                    source: rejection,
+                    attempts,
+                    kept: keep_reports(run_folder),
+                });
+            }
+            Err(rejection) => {
+                let _ = writeln!(progress, "run-benchmarks: push {attempt}/{attempts} rejected ({}); re-applying this run on the remote's state", rejection.message);
+                let reapplied = repo.reset_to_remote().map_err(Error::from).and_then(|()| {
+                    for run in runs {
+                        if let Some(report) = &run.report {
+                            results.record(&run.suite.name, report, append)?;
+                        }
+                    }
+                    results.refresh()?;
+                    repo.commit(&paths, &message)?;
+                    Ok(())
+                });
+                if let Err(error) = reapplied {
+                    let _ = writeln!(progress, "run-benchmarks: error: {error}");
+                    return Err(Error::PushFailed {
+                        source: rejection,
+                        attempts: attempt,
+                        kept: keep_reports(run_folder),
+                    });
+                }
+                std::thread::sleep(backoff(attempt));
+            }
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+/// Moves the run's reports somewhere that outlives the run, and says where.
+fn keep_reports(run_folder: &Path) -> PathBuf {
+    let kept = run_folder.with_file_name(format!(
+        "{}-kept",
+        run_folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    match std::fs::rename(run_folder, &kept) {
+        Ok(()) => kept,
+        Err(_) => run_folder.to_path_buf(),
+    }
+}
+
+/// Waits a little longer after each rejection, with jitter so that racing jobs drift apart.
+fn backoff(attempt: u32) -> Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 500)
+        .unwrap_or(0);
+    Duration::from_millis(250 * u64::from(attempt) + u64::from(jitter))
 }
 
 #[cfg(test)]
