@@ -57,11 +57,14 @@ for (const plot of plots) {
       c.type = config.type;
       c.datasets = config.data?.datasets?.length ?? 0;
       c.labels = config.data?.labels?.length ?? 0;
+      // Every dataset has one value (or [low, high] pair, or null) per label.
+      const misfit = (config.data?.datasets ?? []).find((d) => c.labels > 0 && (d.data?.length ?? 0) !== c.labels);
+      if (misfit) throw new Error(`dataset "${misfit.label}" has ${misfit.data?.length} values for ${c.labels} labels`);
       // Points drawn as single values (lines, plain bars), not counting null gaps or ranges.
       c.points = (config.data?.datasets ?? []).filter((d) => (d.type ?? config.type) === "line")
         .reduce((n, d) => n + d.data.filter((v) => v !== null && typeof v === "number").length, 0);
     } catch (e) {
-      c.error = `jsonata: ${e.message}`;
+      c.error = c.config ? `config: ${e.message}` : `jsonata: ${e.message}`;
     }
     cases.push(c);
   }
