@@ -120,6 +120,9 @@ fn each_process_count_gets_entries_with_every_ranks_median_and_the_scaling_plot_
         return;
     };
     let (cases, stderr) = render_plots(&dir.path().join("results"), &modules, &chromium, &[]);
+    // Every plot works on MPI histories, the scaling plot above all.
+    let failed: Vec<&Value> = cases.iter().filter(|c| c["ok"] != true).collect();
+    assert!(failed.is_empty(), "{failed:?} {stderr}");
     let scaling: Vec<&Value> = cases.iter().filter(|c| c["plot"] == "scaling").collect();
     assert_eq!(scaling.len(), 1, "{cases:?} {stderr}");
     assert_eq!(scaling[0]["ok"], true, "{:?} {stderr}", scaling[0]);
