@@ -586,3 +586,27 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
         5
     );
 }
+
+#[test]
+fn the_compatibility_wrapper_keeps_the_original_call_working() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
+    // As the old CI job did: cd into the folder of suites and call the script.
+    let output = Command::new("bash")
+        .arg(root().join("scripts/run_benchmarks.sh"))
+        .args(["--pytest", &pytest, "--quiet"])
+        .args(FAST)
+        .env("RUN_BENCHMARKS", env!("CARGO_BIN_EXE_run-benchmarks"))
+        .env_remove("BENCH_DATA_REPO")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        history(&dir.path().join("results/data/arrays/aggregate.json")).len(),
+        5
+    );
+    let list: Vec<Value> = history(&dir.path().join("results/data/list.json"));
+    assert_eq!(list.len(), 2);
+}
