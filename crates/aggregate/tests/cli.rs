@@ -51,7 +51,9 @@ fn entries(history: &Path) -> Vec<Value> {
 
 #[test]
 fn in_a_suite_folder_it_does_what_the_original_did_but_keeps_every_benchmark() {
-    for version in ["3.2.3", "3.4.1", "4.0.0", "5.1.0", "5.3.1"] {
+    for version in [
+        "3.2.0", "3.2.3", "3.4.1", "4.0.0", "5.0.1", "5.1.0", "5.2.3", "5.3.1",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let source = fixture(&format!("reports/{version}/git-clean.json"));
         fs::copy(&source, dir.path().join("output.json")).unwrap();
