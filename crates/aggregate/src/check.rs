@@ -176,7 +176,7 @@ pub struct Judgement {
     /// The machine, as its series key.
     pub machine: String,
     /// `regression`, `improvement`, `unchanged` or `insufficient_history`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// Baseline, seconds.
     pub baseline: Option<f64>,
     /// The value judged, seconds.
@@ -194,15 +194,6 @@ pub struct Judgement {
     /// Why, when the verdict needs explaining.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    #[serde(skip)]
-    verdict_kind: Option<Verdict>,
-}
-
-impl Judgement {
-    /// The verdict as a type.
-    pub fn verdict(&self) -> Verdict {
-        self.verdict_kind.unwrap_or(Verdict::InsufficientHistory)
-    }
 }
 
 /// The gate's findings for one history.
@@ -219,7 +210,7 @@ impl CheckReport {
     pub fn regressions(&self) -> usize {
         self.benchmarks
             .iter()
-            .filter(|j| j.verdict() == Verdict::Regression)
+            .filter(|j| j.verdict == Verdict::Regression)
             .count()
     }
 
@@ -313,7 +304,7 @@ pub fn check(
         report.benchmarks.push(Judgement {
             fullname: key.0.clone(),
             machine: key.1.clone(),
-            verdict: assessment.verdict.as_str(),
+            verdict: assessment.verdict,
             baseline: assessment.baseline,
             value: assessment.value,
             change: assessment.change,
@@ -322,7 +313,6 @@ pub fn check(
             baseline_branch: branch,
             history: history.len(),
             note: assessment.note,
-            verdict_kind: Some(assessment.verdict),
         });
     }
     Ok(report)
@@ -424,7 +414,7 @@ impl CheckReport {
                 j.baseline.map_or("-".into(), format_seconds),
                 format_seconds(j.value),
                 format_change(j.change),
-                j.verdict.replace('_', " "),
+                j.verdict.as_str().replace('_', " "),
                 j.note.as_ref().map_or(String::new(), |n| format!(" ({n})"))
             );
         }
@@ -441,7 +431,7 @@ impl CheckReport {
             self.statistic
         );
         for j in &self.benchmarks {
-            let verdict = match j.verdict() {
+            let verdict = match j.verdict {
                 Verdict::Regression => "**regression**".to_string(),
                 other => other.as_str().replace('_', " "),
             };
@@ -463,7 +453,7 @@ impl CheckReport {
         let level = if failing { "error" } else { "warning" };
         self.benchmarks
             .iter()
-            .filter(|j| j.verdict() == Verdict::Regression)
+            .filter(|j| j.verdict == Verdict::Regression)
             .map(|j| {
                 format!(
                     "::{level} title=Performance regression::{} is {} slower ({} {} against a baseline of {})\n",

@@ -53,14 +53,8 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Keep the history file within N entries: when a run would exceed it, the file moves whole
-    /// into archive/ beside it and the run starts a new one.
-    #[arg(long, value_name = "N")]
-    pub max_entries: Option<usize>,
-
-    /// Keep the history file within SIZE (e.g. 20MB): as --max-entries, in bytes.
-    #[arg(long, value_name = "SIZE", value_parser = bench_model::archive::parse_size)]
-    pub max_bytes: Option<u64>,
+    #[command(flatten)]
+    pub bound: BoundArgs,
 
     /// Split the existing history into archive chunks within --max-entries/--max-bytes, whole
     /// runs at a time, keeping the newest runs in the file; reads no report.
@@ -71,8 +65,22 @@ pub struct Cli {
     pub gate: GateArgs,
 }
 
-impl Cli {
-    fn bound(&self) -> bench_model::archive::Bound {
+/// The bound on history files, shared by `aggregate` and `run-benchmarks`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BoundArgs {
+    /// Keep each history file within N entries: when a run would exceed it, the file moves whole
+    /// into archive/ beside it and the run starts a new one.
+    #[arg(long, value_name = "N")]
+    pub max_entries: Option<usize>,
+
+    /// Keep each history file within SIZE (e.g. 20MB): as --max-entries, in bytes.
+    #[arg(long, value_name = "SIZE", value_parser = bench_model::archive::parse_size)]
+    pub max_bytes: Option<u64>,
+}
+
+impl BoundArgs {
+    /// The bound these arguments ask for (none: unbounded).
+    pub fn bound(&self) -> bench_model::archive::Bound {
         bench_model::archive::Bound {
             max_entries: self.max_entries,
             max_bytes: self.max_bytes,
@@ -101,7 +109,7 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCod
 fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, String> {
     let options = AppendOptions {
         keep_data: cli.keep_data,
-        bound: cli.bound(),
+        bound: cli.bound.bound(),
     };
     if cli.migrate {
         if !options.bound.is_set() {

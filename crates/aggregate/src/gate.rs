@@ -24,8 +24,9 @@ const SHIFT_SCORE: f64 = 5.0;
 /// The floor of the noise estimate (relative), so a series of identical values is not infinitely sure.
 const MIN_NOISE: f64 = 0.005;
 
-/// What a new value is, compared with its series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a new value is, compared with its series; reports name it in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Slower beyond both the threshold and the noise.
     Regression,

@@ -63,13 +63,8 @@ pub struct Cli {
     #[arg(long)]
     pub keep_data: bool,
 
-    /// Keep each suite's aggregate.json within N entries, older runs moving to data/SUITE/archive/.
-    #[arg(long, value_name = "N")]
-    pub max_entries: Option<usize>,
-
-    /// Keep each suite's aggregate.json within SIZE (e.g. 20MB), as --max-entries.
-    #[arg(long, value_name = "SIZE", value_parser = bench_model::archive::parse_size)]
-    pub max_bytes: Option<u64>,
+    #[command(flatten)]
+    pub bound: aggregate::cli::BoundArgs,
 
     /// A git checkout of the data repository: read and write its data/ and plots/, then commit
     /// every change and push.
@@ -158,10 +153,7 @@ impl Cli {
             quiet: self.quiet,
             append: aggregate::AppendOptions {
                 keep_data: self.keep_data,
-                bound: bench_model::archive::Bound {
-                    max_entries: self.max_entries,
-                    max_bytes: self.max_bytes,
-                },
+                bound: self.bound.bound(),
             },
             publish: self.publish.as_ref().map(|_| Publish {
                 push: !self.no_push,

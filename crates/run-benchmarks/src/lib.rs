@@ -219,7 +219,7 @@ pub fn run_suite(
                 judge_suite(config, gate, results, suite, procs, &report, log.as_deref())
             });
             match judged {
-                Some(Err(error)) => Outcome::HistoryError { error },
+                Some(Err(error)) => Outcome::WriteError { error },
                 Some(Ok(report)) if config.gate.as_ref().is_some_and(|g| g.no_append) => {
                     let benchmarks = report.benchmarks.len();
                     check = Some(report);
@@ -267,7 +267,7 @@ fn execute(
     let prepared = std::fs::create_dir_all(&ranks_folder).and_then(|()| write_wrapper(&wrapper));
     if let Err(error) = prepared {
         return (
-            Reading::Done(Outcome::HistoryError {
+            Reading::Done(Outcome::WriteError {
                 error: error.to_string(),
             }),
             Duration::ZERO,
@@ -378,7 +378,7 @@ fn record(
             code,
             benchmarks: summary.benchmarks,
         },
-        Err(error) => Outcome::HistoryError {
+        Err(error) => Outcome::WriteError {
             error: error.to_string(),
         },
     }
@@ -407,7 +407,7 @@ fn judge_suite(
     let suspects: Vec<String> = verdicts
         .benchmarks
         .iter()
-        .filter(|j| j.verdict() == aggregate::gate::Verdict::Regression)
+        .filter(|j| j.verdict == aggregate::gate::Verdict::Regression)
         .map(|j| j.fullname.clone())
         .collect();
     if gate.confirm == 0 || suspects.is_empty() {

@@ -42,7 +42,7 @@ pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Re
         .and_then(|text| std::fs::write(report, text));
     match written {
         Ok(()) => Reading::Valid { code: Some(0) },
-        Err(error) => Reading::Done(Outcome::HistoryError {
+        Err(error) => Reading::Done(Outcome::WriteError {
             error: format!("{}: {error}", report.display()),
         }),
     }

@@ -57,8 +57,8 @@ pub enum Outcome {
         /// Each failed rank and what happened to it.
         ranks: Vec<(u32, String)>,
     },
-    /// The report was fine but the history could not be written.
-    HistoryError {
+    /// Our own I/O failed: the history, the merged MPI report or the rank wrapper.
+    WriteError {
         /// The one-line error.
         error: String,
     },
@@ -72,7 +72,7 @@ impl Outcome {
 
     /// Whether this is our error (I/O), rather than the suite's failure.
     pub fn is_error(&self) -> bool {
-        matches!(self, Outcome::HistoryError { .. })
+        matches!(self, Outcome::WriteError { .. })
     }
 
     /// Benchmarks recorded in the history from this run.
@@ -96,7 +96,7 @@ impl Outcome {
             Outcome::TimedOut { .. } => "timed out",
             Outcome::CorruptReport { .. } => "corrupt report",
             Outcome::RanksFailed { .. } => "rank failed",
-            Outcome::HistoryError { .. } => "history error",
+            Outcome::WriteError { .. } => "write error",
         }
     }
 
@@ -136,7 +136,7 @@ impl Outcome {
                 "{}; nothing recorded at {procs} processes",
                 ranks.iter().map(|(rank, why)| format!("rank {rank} of {procs} {why}")).collect::<Vec<_>>().join("; ")
             ),
-            Outcome::HistoryError { error } => format!("the history could not be written: {error}"),
+            Outcome::WriteError { error } => format!("a file of this run could not be read or written: {error}"),
         }
     }
 }

@@ -11,30 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The venv's pytest: missing fails under CI (scripts/test installs it) and skips elsewhere.
-fn pytest() -> Option<String> {
-    let venv = std::env::var_os("BENCH_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv"));
-    let pytest = venv.join("bin/pytest");
-    if pytest.is_file() {
-        return Some(pytest.to_string_lossy().into_owned());
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: scripts/test installs it",
-        pytest.display()
-    );
-    eprintln!(
-        "skipped: {} is missing; run scripts/test to install it",
-        pytest.display()
-    );
-    None
-}
+use common::{pytest, root, write};
 
 /// Keeps the suites fast: a few short rounds per benchmark.
 const FAST: [&str; 4] = [
@@ -57,11 +34,6 @@ fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
 }
 
 fn copy_example_suites(to: &Path) {
