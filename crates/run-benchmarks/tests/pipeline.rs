@@ -4,37 +4,17 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod common;
 
-use common::{pytest, root, write};
-
-/// Keeps the suites fast: a few short rounds per benchmark.
-const FAST: [&str; 4] = [
-    "--",
-    "--benchmark-max-time=0.005",
-    "--benchmark-min-rounds=2",
-    "--benchmark-warmup=off",
-];
-
-fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
-        .arg("--pytest")
-        .arg(pytest)
-        .args(args)
-        .args(FAST)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{
+    git, history, one_benchmark_suite, pytest, remote_and_clones, root, run_benchmarks, stderr,
+    write, FAST,
+};
 
 fn copy_example_suites(to: &Path) {
     for suite in ["arrays", "strings"] {
@@ -64,11 +44,6 @@ fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
-}
-
-fn history(path: &Path) -> Vec<Value> {
-    serde_json::from_slice(&fs::read(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
@@ -268,50 +243,27 @@ fn usage_errors_exit_2() {
     );
 }
 
-// --- publishing -----------------------------------------------------------------------------
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A bare remote and `clones` clones of it, in `dir`.
-fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
-    let remote = dir.join("remote.git");
-    git(
-        dir,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    for clone in clones {
-        git(dir, &["clone", "-q", remote.to_str().unwrap(), clone]);
-    }
-    remote
-}
-
-fn one_benchmark_suite(dir: &Path) -> PathBuf {
-    let suites = dir.join("suites");
+#[test]
+fn a_suite_folder_named_list_json_is_refused_before_any_suite_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
     write(
-        &suites.join("tiny/test_tiny.py"),
-        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+        &dir.path().join("list.json/test_list.py"),
+        "def test_x(benchmark):\n    benchmark(sum, [1])\n",
     );
-    suites
+    // The pytest command is never started: refusing comes first.
+    let output = run_benchmarks(dir.path(), "no-such-pytest", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("list.json") && text.contains("rename"),
+        "{text}"
+    );
+    assert!(!text.contains("running pytest"), "{text}");
+    assert!(!dir.path().join("results").exists());
 }
+
+// --- publishing -----------------------------------------------------------------------------
 
 #[test]
 fn publishing_commits_new_suites_and_pushes_them() {
@@ -399,12 +351,10 @@ fn two_clones_publishing_at_once_both_land() {
     for child in [a, b] {
         let output = child.wait_with_output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        reapplied +=
-            usize::from(stderr(&output).contains("re-applying this run on the remote's state"));
+        reapplied += usize::from(stderr(&output).contains("re-applied on the remote's state"));
     }
     // Both started from the same empty remote: the second push must have been rejected once.
     assert_eq!(reapplied, 1);
-    assert_eq!(git(&remote, &["rev-list", "--count", "main"]).trim(), "2");
     let check = dir.path().join("check");
     git(
         dir.path(),
@@ -446,15 +396,17 @@ fn a_remote_that_refuses_every_push_keeps_the_reports_and_fails() {
         &pytest,
         &[
             "--quiet",
-            "--push-attempts",
-            "2",
             "--publish",
             dir.path().join("data").to_str().unwrap(),
         ],
     );
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("gave up after 2 attempts"), "{text}");
+    assert!(
+        text.contains("refused by policy") && text.contains("no race"),
+        "{text}"
+    );
+    assert!(!text.contains("push 2 rejected"), "not retried: {text}");
     let kept = text
         .split("reports are kept in ")
         .nth(1)
