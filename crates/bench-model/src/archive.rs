@@ -215,7 +215,7 @@ pub(crate) fn recover(path: &Path) -> Result<bool> {
 /// Splits the history at `path` into chunks within `bound`, whole runs at a time, oldest first,
 /// leaving the newest runs (within the bound) as the current file. Under the history's lock.
 pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
-    let text = match fs::read(path) {
+    let text = match crate::fsio::read_regular(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Migration::default()),
         Err(e) => return Err(Error::read(path, e)),

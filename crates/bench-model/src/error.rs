@@ -173,10 +173,16 @@ fn strip_position(message: &str) -> String {
 /// The system's reason without Rust's " (os error N)" suffix.
 fn io_reason(error: &io::Error) -> String {
     let text = error.to_string();
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_lowercase(),
-        None => text.to_lowercase(),
-    }
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    // The system's "No such file" starts a sentence; ours may name a FIFO or JSON inside it.
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Result of this crate.

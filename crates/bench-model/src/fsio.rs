@@ -1,7 +1,8 @@
 //! Never losing a file: whole-file replacement through a synced temporary sibling, and advisory locks.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -29,6 +30,44 @@ impl FileLock {
         remove_stale_temporaries(path);
         Ok(FileLock { _file: file })
     }
+}
+
+/// Reads a whole regular file, and at most the size it had when opened.
+///
+/// Anything else is refused before it is opened: a FIFO would block the reader until some
+/// writer came, and `/dev/zero` or `/dev/urandom` would fill memory without end.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    ensure_regular(path)?;
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(size).read_to_end(&mut text)?;
+    Ok(text)
+}
+
+/// Fails unless `path` is a regular file (or a link to one), naming what it is instead; a
+/// missing file fails with [`io::ErrorKind::NotFound`].
+pub fn ensure_regular(path: &Path) -> io::Result<()> {
+    let kind = fs::metadata(path)?.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file; give the path of a JSON file"),
+    ))
 }
 
 /// `dir/.name<suffix>` for `dir/name`.

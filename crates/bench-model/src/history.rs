@@ -229,7 +229,7 @@ pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
 /// Reads every entry of a history file into `T`, any shape of entry: a reader that needs only
 /// some fields (e.g. the gate) declares just those and the rest is skipped unparsed.
 pub fn read_as<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Vec<NonFinite>)> {
-    let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let text = crate::fsio::read_regular(path).map_err(|e| Error::read(path, e))?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(empty_history(path));
     }
@@ -263,7 +263,7 @@ type Stored = (Vec<u8>, Vec<StoredKey>, Vec<NonFinite>);
 
 /// The history's text and the keys of its entries (`None`: no file), non-finite numbers made null.
 fn read_stored(path: &Path) -> Result<Option<Stored>> {
-    let text = match std::fs::read(path) {
+    let text = match crate::fsio::read_regular(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
@@ -293,6 +293,7 @@ pub fn append_bounded(
     entries: &[HistoryEntry],
     bound: &Bound,
 ) -> Result<AppendOutcome> {
+    refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
     let recovered = archive::recover(path)?;
     let (old, stored, non_finite) = read_stored(path)?.unwrap_or_default();
@@ -345,9 +346,18 @@ pub fn append_bounded(
 
 /// Splits the history at `path` into archive chunks within `bound` (see [`archive`]), in one step.
 pub fn migrate(path: &Path, bound: &Bound) -> Result<archive::Migration> {
+    refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
     archive::recover(path)?;
     archive::migrate(path, bound)
+}
+
+/// Refuses a history that exists but is no regular file before anything is locked or read.
+fn refuse_special(path: &Path) -> Result<()> {
+    if path.exists() {
+        crate::fsio::ensure_regular(path).map_err(|e| Error::read(path, e))?;
+    }
+    Ok(())
 }
 
 /// Writes the old array with the new entries after its last element.

@@ -366,7 +366,7 @@ const REPORT_HINTS: Hints = Hints {
 impl Report {
     /// Reads a report file; see [`Report::from_slice`].
     pub fn read(path: &Path) -> Result<ReadReport> {
-        let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::fsio::read_regular(path).map_err(|e| Error::read(path, e))?;
         Self::from_slice(&text, path)
     }
 
