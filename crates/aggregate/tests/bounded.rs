@@ -227,6 +227,33 @@ fn migrate_splits_an_original_history_into_bounded_chunks() {
     );
 }
 
+#[test]
+fn migrate_accepts_what_append_accepts_and_writes_strict_json() {
+    // The original script writes Python's bare Infinity; appending to such a history works, so
+    // migrating it must too.
+    let dir = tempfile::tempdir().unwrap();
+    let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/histories/original-nonfinite.json");
+    let text = fs::read_to_string(&original).unwrap();
+    assert!(text.contains("Infinity"), "the fixture holds bare non-finite numbers");
+    fs::write(dir.path().join("aggregate.json"), &text).unwrap();
+    let entries = text.matches("\"fullname\"").count();
+    let output = aggregate(dir.path(), &["--migrate", "--max-entries", "1"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after: Vec<Value> = files(dir.path())
+        .iter()
+        .flat_map(|f| {
+            serde_json::from_slice::<Vec<Value>>(&fs::read(f).unwrap())
+                .unwrap_or_else(|e| panic!("{} is not strict JSON: {e}", f.display()))
+        })
+        .collect();
+    assert_eq!(after.len(), entries, "every entry kept");
+}
+
 /// A history of `runs` runs written directly, for the kill tests.
 fn big_history(path: &Path, runs: usize) {
     let template = template();
