@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -38,13 +38,9 @@ fn report(dir: &Path, run: usize, year: u32) -> PathBuf {
     path
 }
 
-fn aggregate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aggregate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+mod common;
+
+use common::aggregate;
 
 /// Every file of the suite, oldest first: archive chunks by sequence, then the current file.
 fn files(suite: &Path) -> Vec<PathBuf> {
@@ -235,7 +231,10 @@ fn migrate_accepts_what_append_accepts_and_writes_strict_json() {
     let original = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/histories/original-nonfinite.json");
     let text = fs::read_to_string(&original).unwrap();
-    assert!(text.contains("Infinity"), "the fixture holds bare non-finite numbers");
+    assert!(
+        text.contains("Infinity"),
+        "the fixture holds bare non-finite numbers"
+    );
     fs::write(dir.path().join("aggregate.json"), &text).unwrap();
     let entries = text.matches("\"fullname\"").count();
     let output = aggregate(dir.path(), &["--migrate", "--max-entries", "1"]);

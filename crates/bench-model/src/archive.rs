@@ -79,40 +79,33 @@ fn journal_path(path: &Path, after: u32) -> PathBuf {
     folder(path).join(format!(".migrating-after-{after:04}.json"))
 }
 
-fn find_journal(path: &Path) -> Option<(u32, PathBuf)> {
-    fs::read_dir(folder(path))
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let after = name
-                .strip_prefix(".migrating-after-")?
-                .strip_suffix(".json")?
-                .parse()
-                .ok()?;
-            Some((after, entry.path()))
-        })
-}
-
-/// The archive's chunks, oldest first: (sequence number, path).
-pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
+/// The archive's files whose names `number` reads a number from, with that number, oldest first.
+fn numbered(path: &Path, number: impl Fn(&str) -> Option<u32>) -> Vec<(u32, PathBuf)> {
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir(folder(path))
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let seq = name
-                .strip_suffix(".json")?
-                .split_once('_')?
-                .0
-                .parse()
-                .ok()?;
-            Some((seq, entry.path()))
-        })
+        .filter_map(|entry| Some((number(&entry.file_name().to_string_lossy())?, entry.path())))
         .collect();
     found.sort();
     found
+}
+
+fn find_journal(path: &Path) -> Option<(u32, PathBuf)> {
+    numbered(path, |name| {
+        name.strip_prefix(".migrating-after-")?
+            .strip_suffix(".json")?
+            .parse()
+            .ok()
+    })
+    .pop()
+}
+
+/// The archive's chunks, oldest first: (sequence number, path).
+pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
+    numbered(path, |name| {
+        name.strip_suffix(".json")?.split_once('_')?.0.parse().ok()
+    })
 }
 
 /// `2025`, `2025-2026` or `undated`: what a chunk's file name says about its entries.
