@@ -2,16 +2,15 @@
 //! and refused while it holds the user's work, commit, push, and after a rejected push every
 //! local run carried onto the remote's state.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aggregate::AppendOptions;
-use bench_model::{HistoryEntry, Report};
-use serde_json::Value;
+use aggregate::{AppendOptions, Loaded};
+use bench_model::HistoryEntry;
 
 use crate::{Error, Publish, Published, Results, SuiteRun};
 
@@ -353,15 +352,15 @@ impl DataRepo {
             ],
         )?;
         let data = format!("{}data/", self.prefix);
-        for path in staged.split('\0').filter(|p| !p.is_empty()) {
-            if path.starts_with(&data) && path.ends_with(".json") {
-                let file = self.top.join(path);
-                if let Err(error) = bench_model::history::read_as::<serde::de::IgnoredAny>(&file) {
-                    return Err(self.error(
-                        "commit",
-                        &format!("refusing to commit a file that does not parse: {error}"),
-                    ));
-                }
+        let histories = staged
+            .split('\0')
+            .filter(|p| p.strip_prefix(&data).and_then(history_suite).is_some());
+        for path in histories {
+            if let Err(error) = bench_model::history::read_stored(&self.top.join(path)) {
+                return Err(self.error(
+                    "commit",
+                    &format!("refusing to commit a history that does not parse: {error}"),
+                ));
             }
         }
         Ok(Command::new("git")
@@ -458,7 +457,7 @@ impl DataRepo {
                 .into());
         }
         // Read before the reset: the work tree is the local commit (the checkout was clean).
-        let mut local: Vec<(String, Vec<Value>)> = Vec::new();
+        let mut local: Vec<(String, Vec<HistoryEntry>)> = Vec::new();
         for suite in &suites {
             local.push((suite.clone(), suite_entries(&results.history(suite))?));
         }
@@ -499,7 +498,7 @@ impl DataRepo {
         &self,
         ours: &str,
         take_ours: &[(String, bool)],
-        local: &[(String, Vec<Value>)],
+        local: &[(String, Vec<HistoryEntry>)],
         results: &Results,
         append: &AppendOptions,
     ) -> Result<usize, Error> {
@@ -513,35 +512,20 @@ impl DataRepo {
         let mut carried = 0;
         for (suite, entries) in local {
             let history = results.history(suite);
-            let remote: HashSet<String> = suite_entries(&history)?
-                .iter()
-                .map(Value::to_string)
-                .collect();
-            let mut seen = HashSet::new();
-            let missing: Vec<HistoryEntry> = entries
-                .iter()
-                .filter(|e| {
-                    let text = e.to_string();
-                    !remote.contains(&text) && seen.insert(text)
-                })
-                .map(|e| serde_json::from_value(e.clone()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| {
-                    self.error(
-                        "merge",
-                        &format!("{}: an entry does not read back: {e}", history.display()),
-                    )
-                })?;
-            if !missing.is_empty() {
-                std::fs::create_dir_all(history.parent().expect("a suite folder")).map_err(
-                    |e| bench_model::Error::Write {
-                        path: history.clone(),
-                        source: e,
-                    },
-                )?;
-                aggregate::append_entries(&missing, Vec::new(), &history, append)?;
-                carried += missing.len();
-            }
+            std::fs::create_dir_all(history.parent().expect("a suite folder")).map_err(|e| {
+                bench_model::Error::Write {
+                    path: history.clone(),
+                    source: e,
+                }
+            })?;
+            // Appending skips what the remote's history (any chunk of it) already holds.
+            let loaded = Loaded {
+                entries: entries.clone(),
+                warnings: Vec::new(),
+            };
+            carried += aggregate::append_entries(&loaded, &history, append)?
+                .outcome
+                .appended;
         }
         results.refresh()?;
         Ok(carried)
@@ -584,8 +568,8 @@ fn history_suite(relative: &str) -> Option<&str> {
     }
 }
 
-/// Every entry of a suite's history, archive chunks first, as JSON values.
-fn suite_entries(current: &Path) -> Result<Vec<Value>, bench_model::Error> {
+/// Every entry of a suite's history, archive chunks first.
+fn suite_entries(current: &Path) -> Result<Vec<HistoryEntry>, bench_model::Error> {
     let mut files: Vec<PathBuf> = bench_model::archive::chunks(current)
         .into_iter()
         .map(|(_, path)| path)
@@ -593,7 +577,7 @@ fn suite_entries(current: &Path) -> Result<Vec<Value>, bench_model::Error> {
     files.push(current.to_path_buf());
     let mut entries = Vec::new();
     for file in files.iter().filter(|f| f.is_file()) {
-        entries.extend(bench_model::history::read_as::<Value>(file)?.0);
+        entries.extend(bench_model::history::read(file)?.0);
     }
     Ok(entries)
 }
@@ -678,9 +662,8 @@ pub fn redact(text: &str) -> String {
 fn commit_message(runs: &[SuiteRun]) -> String {
     let commit = runs
         .iter()
-        .filter_map(|r| r.report.as_ref())
-        .find_map(|path| Report::read(path).ok())
-        .and_then(|read| read.report.commit_info);
+        .find_map(|r| r.recorded.entries.first())
+        .and_then(|entry| entry.commit_info.as_ref());
     let id = commit
         .as_ref()
         .and_then(|c| c.id())

@@ -534,3 +534,25 @@ fn the_compatibility_wrapper_keeps_the_original_call_working() {
     let list: Vec<Value> = history(&dir.path().join("results/data/list.json"));
     assert_eq!(list.len(), 2);
 }
+
+#[test]
+fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
+    // pytest-benchmark writes Python's bare NaN for a NaN in extra_info; browsers reject it, so
+    // the entry is stored with null, and the user must be told, whichever tool recorded it.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("nan/test_nan.py"),
+        "def test_sum(benchmark):\n    benchmark.extra_info['ratio'] = float('nan')\n    benchmark(sum, range(10))\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("[1/1] nan: warning: ")
+            && text.contains("benchmarks[0].extra_info.ratio: NaN is not valid JSON"),
+        "{text}"
+    );
+    let entries = history(&dir.path().join("results/data/nan/aggregate.json"));
+    assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
+}

@@ -5,36 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
-
-/// The repository's root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Returns `found`, or None (a skip) outside CI; under CI a missing tool fails the test.
-pub fn require<T>(found: Option<T>, what: &str) -> Option<T> {
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is missing: scripts/test installs it"
-        );
-        eprintln!("skipped: {what} is missing; run scripts/test to install it");
-    }
-    found
-}
-
-/// The venv's pytest.
-pub fn pytest() -> Option<String> {
-    let venv = std::env::var_os("BENCH_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv"));
-    let pytest = venv.join("bin/pytest");
-    let found = pytest
-        .is_file()
-        .then(|| pytest.to_string_lossy().into_owned());
-    require(found, &pytest.display().to_string())
-}
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use bench_testkit::{history, pytest, require, root, stderr, succeed};
 
 /// Open MPI's mpirun, with what it needs to run as root on a small machine.
 pub fn mpirun() -> Option<Vec<(String, String)>> {
@@ -75,7 +48,7 @@ pub fn render_plots(
     modules: &Path,
     chromium: &str,
     extra: &[String],
-) -> (Vec<Value>, String) {
+) -> (Vec<serde_json::Value>, String) {
     let output = Command::new("node")
         .arg(root().join("scripts/lib/gpe.mjs"))
         .args([
@@ -142,29 +115,9 @@ pub fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// What a finished command said on stderr.
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A history file's entries.
-pub fn history(path: &Path) -> Vec<Value> {
-    serde_json::from_slice(&fs::read(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// Runs `git ARGS` in `dir`, which must succeed; its stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeed(Command::new("git").args(args).current_dir(dir));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
