@@ -332,7 +332,10 @@ fn sigkill_during_rotating_appends_leaves_every_entry_in_exactly_one_file() {
         killed >= 10 && finished >= 1,
         "{killed} killed, {finished} finished ({append_time:?} an append)"
     );
-    assert!(files(dir.path()).len() > 10, "the test must have rotated");
+    assert!(
+        files(dir.path()).len() > 10,
+        "the test must have rotated: {killed} killed, {finished} finished, {append_time:?}"
+    );
 }
 
 #[test]
@@ -437,4 +440,49 @@ fn the_gate_reads_back_into_the_archive() {
         assert_eq!(j["history"], 8, "{j}");
         assert_ne!(j["verdict"], "insufficient_history");
     }
+}
+
+#[test]
+fn a_run_in_any_archive_chunk_is_never_appended_again_bound_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..12 {
+        let path = report(dir.path(), run, 2026);
+        let output = aggregate(dir.path(), &[path.to_str().unwrap(), "--max-entries", "12"]);
+        assert!(output.status.success());
+    }
+    assert!(files(dir.path()).len() > 3, "several chunks");
+    // Runs 0 and 4 sit in the two oldest chunks; with and without the bound.
+    for args in [&["--max-entries", "12"][..], &[]] {
+        for run in ["report-0.json", "report-4.json"] {
+            let mut all = vec![run];
+            all.extend_from_slice(args);
+            let output = aggregate(dir.path(), &all);
+            let text = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                text.contains("appended 0 entries, skipped 5"),
+                "{run} {args:?}: {text}"
+            );
+        }
+    }
+    assert_eq!(all_runs(dir.path()), expected(0..12));
+}
+
+#[test]
+fn runs_with_equal_timings_on_other_hosts_or_dates_are_distinct() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = report(dir.path(), 1, 2026);
+    let mut other: Value = serde_json::from_slice(&fs::read(&first).unwrap()).unwrap();
+    // Another host, a day later, the same commit and (say, a coarse timer) the same timings.
+    other["datetime"] = Value::String("2026-03-02T00:00:01+00:00".into());
+    other["machine_info"]["node"] = Value::String("other-host".into());
+    let second = dir.path().join("other.json");
+    fs::write(&second, serde_json::to_vec(&other).unwrap()).unwrap();
+    for path in [&first, &second] {
+        let output = aggregate(dir.path(), &[path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(text.contains("appended 5 entries"), "{text}");
+    }
+    // The same report again is still recognised.
+    let output = aggregate(dir.path(), &[second.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("skipped 5"));
 }

@@ -10,11 +10,18 @@
 //! new current file, and removes the journal last. A run that
 //! finds the journal (a migration was killed) removes what the migration had written and starts
 //! it again from the journal, before doing anything else; nothing is lost at any moment.
+//!
+//! Finding a run again (appends skip runs already recorded) must not read every chunk: a hidden
+//! index, `archive/.index.json`, keeps the range of dates each chunk holds, so only chunks whose
+//! range holds an incoming entry's date are read. It is a cache: built for a chunk the first time
+//! it is needed, rebuilt for a chunk whose size changed, and never needed for correctness of the
+//! chunks themselves.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
@@ -108,6 +115,110 @@ pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
     })
 }
 
+/// What the index knows of one chunk: its size when indexed and the range of its entries' dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ChunkDates {
+    bytes: u64,
+    first: Option<String>,
+    last: Option<String>,
+    undated: bool,
+}
+
+impl ChunkDates {
+    fn of(bytes: u64, entries: &[StoredEntry]) -> Self {
+        let dates = || entries.iter().filter_map(|e| e.datetime.as_deref());
+        ChunkDates {
+            bytes,
+            first: dates().min().map(str::to_owned),
+            last: dates().max().map(str::to_owned),
+            undated: entries.iter().any(|e| e.datetime.is_none()),
+        }
+    }
+
+    /// Whether an entry that ended at `date` (None: unknown) may be in this chunk. A run found
+    /// again has the very datetime text it was stored with, so comparing text is exact.
+    fn may_hold(&self, date: Option<&str>) -> bool {
+        match (date, &self.first, &self.last) {
+            (None, _, _) => true,
+            (Some(_), _, _) if self.undated => true,
+            (Some(d), Some(first), Some(last)) => first.as_str() <= d && d <= last.as_str(),
+            _ => false,
+        }
+    }
+}
+
+/// The archive's index: a hidden file, so GPE lists and build-list never show it.
+fn index_path(path: &Path) -> PathBuf {
+    folder(path).join(".index.json")
+}
+
+/// The entries of every chunk that may hold an entry dated one of `dates` (None: undated), to
+/// find runs recorded before. Under the history's lock; updates the index as it goes.
+pub(crate) fn entries_that_may_match(
+    path: &Path,
+    dates: &[Option<&str>],
+) -> Result<Vec<StoredEntry>> {
+    let chunks = chunks(path);
+    if chunks.is_empty() || dates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut index = read_index(path);
+    let mut changed = false;
+    let mut found = Vec::new();
+    for (_, chunk) in &chunks {
+        let name = file_name(chunk);
+        let bytes = fs::metadata(chunk)
+            .map_err(|e| Error::read(chunk, e))?
+            .len();
+        let known = index.get(&name).filter(|d| d.bytes == bytes);
+        if let Some(known) = known {
+            if !dates.iter().any(|d| known.may_hold(*d)) {
+                continue;
+            }
+        }
+        let entries = read_stored(chunk)?.map(|h| h.entries).unwrap_or_default();
+        if known.is_none() {
+            index.insert(name, ChunkDates::of(bytes, &entries));
+            changed = true;
+        }
+        found.extend(entries);
+    }
+    if changed {
+        write_index(path, &index);
+    }
+    Ok(found)
+}
+
+type Index = std::collections::BTreeMap<String, ChunkDates>;
+
+/// The index, empty when missing or unreadable (it is rebuilt chunk by chunk).
+fn read_index(path: &Path) -> Index {
+    crate::fsio::read_regular(&index_path(path))
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Replaces the index whole (by rename, unsynced: a crash may lose or tear it, and a torn or
+/// stale index is rebuilt, see [`entries_that_may_match`]). It only saves reading: failing to
+/// write it (a full disk) changes no answer, so a failure is not an error.
+fn write_index(path: &Path, index: &Index) {
+    let Ok(text) = serde_json::to_vec_pretty(index) else {
+        return;
+    };
+    let target = index_path(path);
+    let temporary = target.with_file_name(format!(".index.json.tmp.{}", std::process::id()));
+    if fs::write(&temporary, text).is_err() || fs::rename(&temporary, &target).is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// `2025`, `2025-2026` or `undated`: what a chunk's file name says about its entries.
 fn years_label(first: Option<&str>, last: Option<&str>) -> String {
     match (first, last) {
@@ -143,6 +254,12 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     fs::rename(path, &chunk).map_err(|e| Error::write(&chunk, e))?;
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
+    // Index the new chunk now, while its entries are at hand: later appends need not read it.
+    if let Ok(metadata) = fs::metadata(&chunk) {
+        let mut index = read_index(path);
+        index.insert(file_name(&chunk), ChunkDates::of(metadata.len(), entries));
+        write_index(path, &index);
+    }
     Ok(chunk)
 }
 

@@ -70,6 +70,7 @@ impl HistoryEntry {
         EntryKey::new(
             &self.benchmark.fullname,
             self.commit_info.as_ref().and_then(|c| c.id()),
+            (self.datetime.as_deref(), self.machine.as_ref()),
             [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
         )
     }
@@ -140,26 +141,48 @@ impl MachineId {
     }
 }
 
-/// What makes two entries the same run of the same benchmark.
+/// What makes two entries the same run of the same benchmark: the benchmark, the commit, when
+/// and on which host the run ended, and its timings.
 ///
-/// Timings are measured to the nanosecond, so two runs never share min, max, mean and rounds;
-/// keying on them also recognises entries written by the original script, which have no datetime.
+/// When and where matter: a coarse timer on two hosts (or two days) can give equal timings for
+/// one commit, and those are two runs. Timings alone still recognise entries written by the
+/// original script, which have no datetime or host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct EntryKey {
     fullname: String,
     commit: Option<String>,
+    datetime: Option<String>,
+    node: Option<String>,
     timings: [u64; 4],
 }
 
 impl EntryKey {
-    fn new(fullname: &str, commit: Option<&str>, timings: [Option<f64>; 4]) -> Self {
+    fn new(
+        fullname: &str,
+        commit: Option<&str>,
+        ran: (Option<&str>, Option<&MachineId>),
+        timings: [Option<f64>; 4],
+    ) -> Self {
         // A missing or non-finite timing (stored as null) keys alike however it was written.
         let bits = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(u64::MAX, f64::to_bits);
         EntryKey {
             fullname: fullname.to_owned(),
             commit: commit.map(str::to_owned),
+            datetime: ran.0.map(str::to_owned),
+            node: ran.1.and_then(|m| m.node.clone()),
             timings: timings.map(bits),
         }
+    }
+
+    /// Whether `seen` holds this run, or (written by the original script, which recorded neither
+    /// when nor where) an entry with its benchmark, commit and timings.
+    fn found_in(&self, seen: &HashSet<EntryKey>) -> bool {
+        seen.contains(self)
+            || seen.contains(&EntryKey {
+                datetime: None,
+                node: None,
+                ..self.clone()
+            })
     }
 }
 
@@ -226,6 +249,7 @@ impl StoredEntry {
         EntryKey::new(
             &self.fullname,
             self.commit_info.as_ref().and_then(|c| c.id.as_deref()),
+            (self.datetime.as_deref(), self.machine.as_ref()),
             [s.min, s.max, s.mean, s.rounds],
         )
     }
@@ -356,22 +380,24 @@ pub fn append_bounded(
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
     let mut seen: HashSet<EntryKey> = stored.iter().map(StoredEntry::key).collect();
-    // Entries older than everything current may have been rotated out: look in the newest chunk.
-    let first_current = stored.first().and_then(|s| s.datetime.clone());
-    let maybe_archived = entries.iter().any(|e| match (&e.datetime, &first_current) {
-        (Some(new), Some(first)) => new < first,
-        _ => true,
-    });
-    if bound.is_set() && maybe_archived {
-        if let Some((_, chunk)) = archive::chunks(path).last() {
-            if let Some(chunk) = read_stored(chunk)? {
-                seen.extend(chunk.entries.iter().map(StoredEntry::key));
-            }
-        }
-    }
+    // Runs recorded before may have moved into any archive chunk: look in those whose dates
+    // can hold an incoming entry (see archive's index).
+    let unseen: Vec<Option<&str>> = entries
+        .iter()
+        .filter(|e| !e.key().found_in(&seen))
+        .map(|e| e.datetime.as_deref())
+        .collect();
+    seen.extend(
+        archive::entries_that_may_match(path, &unseen)?
+            .iter()
+            .map(StoredEntry::key),
+    );
     let fresh: Vec<&HistoryEntry> = entries
         .iter()
-        .filter(|entry| seen.insert(entry.key()))
+        .filter(|entry| {
+            let key = entry.key();
+            !key.found_in(&seen) && seen.insert(key)
+        })
         .collect();
     let mut outcome = AppendOutcome {
         appended: fresh.len(),

@@ -48,9 +48,14 @@ pub struct CheckoutLock {
     _file: File,
 }
 
-/// What every `git add` leaves out, whatever the repository's ignore rules say: our locks and
-/// temporaries (see `bench_model::fsio`).
-const NEVER_ADDED: [&str; 2] = [":(exclude,glob)**/.*.lock", ":(exclude,glob)**/.*.tmp.*"];
+/// What every `git add` leaves out, whatever the repository's ignore rules say: our locks,
+/// temporaries and the archive's index, a cache each checkout keeps for itself (see
+/// `bench_model::fsio` and `bench_model::archive`).
+const NEVER_ADDED: [&str; 3] = [
+    ":(exclude,glob)**/.*.lock",
+    ":(exclude,glob)**/.*.tmp.*",
+    ":(exclude,glob)**/archive/.index.json",
+];
 
 /// What `run-benchmarks` commits, relative to the `--publish` folder.
 const PUBLISHED: [&str; 3] = ["data", "plots", ".gitignore"];
@@ -195,6 +200,7 @@ impl DataRepo {
         let wanted = [
             ".*.lock".to_string(),
             ".*.tmp.*".to_string(),
+            "**/archive/.index.json".to_string(),
             format!("/{}logs/", self.prefix),
         ];
         let missing: Vec<&String> = wanted
@@ -208,7 +214,9 @@ impl DataRepo {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str("# run-benchmarks: its locks, temporaries and pytest logs\n");
+        text.push_str(
+            "# run-benchmarks: its locks, temporaries, archive indexes and pytest logs\n",
+        );
         for line in missing {
             text.push_str(line);
             text.push('\n');
