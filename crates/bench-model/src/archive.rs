@@ -263,6 +263,60 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     Ok(chunk)
 }
 
+/// Writes every group but the last as a new chunk and the last as the current file.
+fn write_groups(
+    path: &Path,
+    raw: &[&RawValue],
+    dated: &[StoredEntry],
+    groups: &[std::ops::Range<usize>],
+) -> Result<Vec<PathBuf>> {
+    let write_group = |target: &Path, range: &std::ops::Range<usize>| {
+        let entries: Vec<&RawValue> = raw[range.clone()].to_vec();
+        let text = crate::json::to_pretty_vec(&entries)
+            .map_err(|e| Error::write(target, io::Error::other(e)))?;
+        write_atomic(target, |w| {
+            w.write_all(&text)?;
+            w.write_all(b"\n")
+        })
+    };
+    let mut written = Vec::new();
+    let (current, older) = groups.split_last().expect("more than one group");
+    for group in older {
+        let label = years_label(dated[group.start].year(), dated[group.end - 1].year());
+        let chunk = next_chunk_path(path, &label);
+        write_group(&chunk, group)?;
+        written.push(chunk);
+    }
+    write_group(path, current)?;
+    Ok(written)
+}
+
+/// Undoes [`rotate`] when the new current file could not be written: the chunk goes back.
+pub(crate) fn unrotate(path: &Path, chunk: &Path) -> Result<()> {
+    fs::rename(chunk, path).map_err(|e| Error::write(path, e))?;
+    let mut index = read_index(path);
+    if index.remove(&file_name(chunk)).is_some() {
+        write_index(path, &index);
+    }
+    sync_folder(&folder(path));
+    sync_folder(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// Removes what killed writers left in the archive: temporaries of chunks and of the index.
+/// Only safe under the history's lock.
+pub(crate) fn remove_stale_temporaries(path: &Path) {
+    let Ok(entries) = fs::read_dir(folder(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp.") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// What [`crate::history::migrate`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Migration {
@@ -346,6 +400,7 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
 
     // The journal holds the whole history while chunks are written; see the module's comment.
     let archive = folder(path);
+    let new_archive = !archive.exists();
     fs::create_dir_all(&archive).map_err(|e| Error::write(&archive, e))?;
     let start = chunks(path).last().map_or(0, |(seq, _)| *seq);
     let journal = journal_path(path, start);
@@ -353,26 +408,23 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
 
-    let write_group = |target: &Path, range: &std::ops::Range<usize>| {
-        let entries: Vec<&RawValue> = raw[range.clone()].to_vec();
-        let text = crate::json::to_pretty_vec(&entries)
-            .map_err(|e| Error::write(target, io::Error::other(e)))?;
-        write_atomic(target, |w| {
-            w.write_all(&text)?;
-            w.write_all(b"\n")
-        })
+    let written = write_groups(path, &raw, &dated, &groups).and_then(|written| {
+        fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
+        sync_folder(&archive);
+        Ok(written)
+    });
+    // Exit 2 means nothing changed: on a full disk, put the journal back and remove the chunks.
+    let written = match written {
+        Ok(written) => written,
+        Err(error) => {
+            recover(path)?;
+            if new_archive {
+                let _ = fs::remove_dir(&archive);
+            }
+            return Err(error);
+        }
     };
-    let mut written = Vec::new();
-    let (current, older) = groups.split_last().expect("more than one group");
-    for group in older {
-        let label = years_label(dated[group.start].year(), dated[group.end - 1].year());
-        let chunk = next_chunk_path(path, &label);
-        write_group(&chunk, group)?;
-        written.push(chunk);
-    }
-    write_group(path, current)?;
-    fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
-    sync_folder(&archive);
+    let current = groups.last().expect("more than one group");
     Ok(Migration {
         chunks: written,
         current: current.len(),

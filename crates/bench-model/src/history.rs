@@ -370,6 +370,7 @@ pub fn append_bounded(
 ) -> Result<AppendOutcome> {
     refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
+    archive::remove_stale_temporaries(path);
     let recovered = archive::recover(path)?;
     let stored = read_stored(path)?;
     let created = stored.is_none();
@@ -422,7 +423,13 @@ pub fn append_bounded(
     } else {
         old
     };
-    write_atomic(path, |out| write_appended(out, &old, &new_text))?;
+    if let Err(error) = write_atomic(path, |out| write_appended(out, &old, &new_text)) {
+        // Exit 2 means nothing changed: a rotated current file comes back from the archive.
+        if let Some(chunk) = &outcome.rotated {
+            archive::unrotate(path, chunk)?;
+        }
+        return Err(error);
+    }
     Ok(outcome)
 }
 
@@ -430,6 +437,7 @@ pub fn append_bounded(
 pub fn migrate(path: &Path, bound: &Bound) -> Result<archive::Migration> {
     refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
+    archive::remove_stale_temporaries(path);
     archive::recover(path)?;
     archive::migrate(path, bound)
 }
