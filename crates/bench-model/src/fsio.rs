@@ -32,6 +32,21 @@ impl FileLock {
     }
 }
 
+/// The file a history path stands for: a symbolic link's target (followed to the end, each
+/// relative to its link's folder), so writers through the link and writers of the target
+/// replace and lock one file; any other path as it is.
+pub fn resolve_links(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    // A bounded walk: a loop of links ends in an error when the file is opened.
+    for _ in 0..40 {
+        let Ok(target) = fs::read_link(&path) else {
+            break;
+        };
+        path = parent_dir(&path).join(target);
+    }
+    path
+}
+
 /// Reads a whole regular file, and at most the size it had when opened.
 ///
 /// Anything else is refused before it is opened: a FIFO would block the reader until some

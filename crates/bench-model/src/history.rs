@@ -368,6 +368,7 @@ pub fn append_bounded(
     entries: &[HistoryEntry],
     bound: &Bound,
 ) -> Result<AppendOutcome> {
+    let path = &crate::fsio::resolve_links(path);
     refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
     archive::remove_stale_temporaries(path);
@@ -435,6 +436,7 @@ pub fn append_bounded(
 
 /// Splits the history at `path` into archive chunks within `bound` (see [`archive`]), in one step.
 pub fn migrate(path: &Path, bound: &Bound) -> Result<archive::Migration> {
+    let path = &crate::fsio::resolve_links(path);
     refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
     archive::remove_stale_temporaries(path);
