@@ -21,7 +21,7 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
+        write!(f, "{}: {}", bench_model::shown(&self.file), self.message)
     }
 }
 
@@ -48,7 +48,7 @@ impl Summary {
         }
         line.push_str(&format!(
             "{}: appended {} {}, skipped {} as already recorded; {} entries in the file",
-            self.history.display(),
+            bench_model::shown(&self.history),
             o.appended,
             plural(o.appended, "entry", "entries"),
             o.duplicates,
@@ -57,7 +57,7 @@ impl Summary {
         if let Some(chunk) = &o.rotated {
             line.push_str(&format!(
                 " (the previous entries moved to {} to keep the file within its bound)",
-                chunk.display()
+                bench_model::shown(chunk)
             ));
         } else if o.created {
             line.push_str(" (new history)");

@@ -597,6 +597,13 @@ fn a_rotation_on_a_full_disk_exits_2_and_keeps_the_current_file() {
     );
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{text}");
+    // The message names the history, not our temporary, and says what to do.
+    assert!(
+        text.contains("cannot write aggregate.json: no space left on device")
+            && !text.contains(".tmp.")
+            && text.contains("free space"),
+        "{text}"
+    );
     unchanged(disk.path(), &before);
     assert_eq!(all_runs(disk.path()), expected(0..2));
 }

@@ -357,7 +357,8 @@ fn an_unwritable_history_is_an_io_error_exit_2() {
     );
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("cannot write file/.aggregate.json.lock: not a directory"),
+        stderr(&output).contains("cannot write file/aggregate.json: not a directory")
+            && !stderr(&output).contains(".lock"),
         "{}",
         stderr(&output)
     );
@@ -373,4 +374,57 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let help = aggregate(dir.path(), &["--help"]);
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
+
+#[test]
+fn a_history_starting_with_a_byte_order_mark_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("aggregate.json");
+    let original = fs::read(fixture("histories/original-indented.json")).unwrap();
+    fs::write(&history, [&b"\xef\xbb\xbf"[..], &original].concat()).unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    let output = aggregate(dir.path(), &[report.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = fs::read(&history).unwrap();
+    let entries: Vec<Value> = serde_json::from_slice(&text).expect("strict JSON, no BOM");
+    let line = stderr(&output);
+    let appended: usize = line
+        .split("appended ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(appended > 0, "{line}");
+    assert_eq!(entries.len(), 3 + appended, "the old entries kept");
+}
+
+#[test]
+fn migrating_a_missing_history_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aggregate(
+        dir.path(),
+        &[
+            "--migrate",
+            "--max-entries",
+            "5",
+            "--history",
+            "missing.json",
+        ],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("missing.json") && text.contains("no such file"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_newline_in_a_file_name_keeps_the_message_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aggregate(dir.path(), &["no\nsuch.json", "--history", "a\nb.json"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains(r"no\nsuch.json"), "{text}");
 }

@@ -227,7 +227,10 @@ fn a_symlinked_history_is_written_through_to_its_target_under_one_lock() {
         );
     }
     assert!(
-        fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the link stays a link"
     );
     let mut ids = commit_ids(&target);

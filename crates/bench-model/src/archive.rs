@@ -14,8 +14,8 @@
 //! Finding a run again (appends skip runs already recorded) must not read every chunk: a hidden
 //! index, `archive/.index.json`, keeps the range of dates each chunk holds, so only chunks whose
 //! range holds an incoming entry's date are read. It is a cache: built for a chunk the first time
-//! it is needed, rebuilt for a chunk whose size changed, and never needed for correctness of the
-//! chunks themselves.
+//! it is needed, its entry dropped whenever a chunk is removed (a rolled-back migration or
+//! rotation), and never needed for correctness of the chunks themselves.
 
 use std::fs;
 use std::io::{self, Write};
@@ -115,20 +115,18 @@ pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
     })
 }
 
-/// What the index knows of one chunk: its size when indexed and the range of its entries' dates.
+/// What the index knows of one chunk: the range of its entries' dates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ChunkDates {
-    bytes: u64,
     first: Option<String>,
     last: Option<String>,
     undated: bool,
 }
 
 impl ChunkDates {
-    fn of(bytes: u64, entries: &[StoredEntry]) -> Self {
+    fn of(entries: &[StoredEntry]) -> Self {
         let dates = || entries.iter().filter_map(|e| e.datetime.as_deref());
         ChunkDates {
-            bytes,
             first: dates().min().map(str::to_owned),
             last: dates().max().map(str::to_owned),
             undated: entries.iter().any(|e| e.datetime.is_none()),
@@ -167,10 +165,7 @@ pub(crate) fn entries_that_may_match(
     let mut found = Vec::new();
     for (_, chunk) in &chunks {
         let name = file_name(chunk);
-        let bytes = fs::metadata(chunk)
-            .map_err(|e| Error::read(chunk, e))?
-            .len();
-        let known = index.get(&name).filter(|d| d.bytes == bytes);
+        let known = index.get(&name);
         if let Some(known) = known {
             if !dates.iter().any(|d| known.may_hold(*d)) {
                 continue;
@@ -178,13 +173,13 @@ pub(crate) fn entries_that_may_match(
         }
         let entries = read_stored(chunk)?.map(|h| h.entries).unwrap_or_default();
         if known.is_none() {
-            index.insert(name, ChunkDates::of(bytes, &entries));
+            index.insert(name, ChunkDates::of(&entries));
             changed = true;
         }
         found.extend(entries);
     }
     if changed {
-        write_index(path, &index);
+        let _ = write_index(path, &index);
     }
     Ok(found)
 }
@@ -199,18 +194,20 @@ fn read_index(path: &Path) -> Index {
         .unwrap_or_default()
 }
 
-/// Replaces the index whole (by rename, unsynced: a crash may lose or tear it, and a torn or
-/// stale index is rebuilt, see [`entries_that_may_match`]). It only saves reading: failing to
-/// write it (a full disk) changes no answer, so a failure is not an error.
-fn write_index(path: &Path, index: &Index) {
+/// Replaces the index whole (by rename, unsynced: a crash may lose or tear it, and a torn index
+/// is rebuilt, see [`entries_that_may_match`]); false when it could not. It only saves reading:
+/// a missing entry changes no answer, so a failure to add one is not an error.
+fn write_index(path: &Path, index: &Index) -> bool {
     let Ok(text) = serde_json::to_vec_pretty(index) else {
-        return;
+        return false;
     };
     let target = index_path(path);
     let temporary = target.with_file_name(format!(".index.json.tmp.{}", std::process::id()));
-    if fs::write(&temporary, text).is_err() || fs::rename(&temporary, &target).is_err() {
+    let written = fs::write(&temporary, text).is_ok() && fs::rename(&temporary, &target).is_ok();
+    if !written {
         let _ = fs::remove_file(&temporary);
     }
+    written
 }
 
 fn file_name(path: &Path) -> String {
@@ -255,11 +252,9 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
     // Index the new chunk now, while its entries are at hand: later appends need not read it.
-    if let Ok(metadata) = fs::metadata(&chunk) {
-        let mut index = read_index(path);
-        index.insert(file_name(&chunk), ChunkDates::of(metadata.len(), entries));
-        write_index(path, &index);
-    }
+    let mut index = read_index(path);
+    index.insert(file_name(&chunk), ChunkDates::of(entries));
+    let _ = write_index(path, &index);
     Ok(chunk)
 }
 
@@ -295,8 +290,8 @@ fn write_groups(
 pub(crate) fn unrotate(path: &Path, chunk: &Path) -> Result<()> {
     fs::rename(chunk, path).map_err(|e| Error::write(path, e))?;
     let mut index = read_index(path);
-    if index.remove(&file_name(chunk)).is_some() {
-        write_index(path, &index);
+    if index.remove(&file_name(chunk)).is_some() && !write_index(path, &index) {
+        let _ = fs::remove_file(index_path(path));
     }
     sync_folder(&folder(path));
     sync_folder(path.parent().unwrap_or(Path::new(".")));
@@ -334,10 +329,18 @@ pub(crate) fn recover(path: &Path) -> Result<bool> {
     let Some((after, journal)) = find_journal(path) else {
         return Ok(false);
     };
+    let mut index = read_index(path);
+    let mut stale = false;
     for (seq, chunk) in chunks(path) {
         if seq > after {
             fs::remove_file(&chunk).map_err(|e| Error::write(&chunk, e))?;
+            stale |= index.remove(&file_name(&chunk)).is_some();
         }
+    }
+    // A stale entry must never outlive its chunk (a new chunk may take its name): without the
+    // room to rewrite the index, drop it; it is rebuilt.
+    if stale && !write_index(path, &index) {
+        let _ = fs::remove_file(index_path(path));
     }
     // The journal goes back whole, by one rename, over whatever current file was written.
     fs::rename(&journal, path).map_err(|e| Error::write(path, e))?;

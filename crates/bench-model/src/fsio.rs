@@ -17,7 +17,8 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Blocks until this process is the only writer of `path`.
+    /// Blocks until this process is the only writer of `path`. Errors name `path`, not the lock:
+    /// the user knows the history, not our hidden files.
     pub fn acquire(path: &Path) -> Result<Self> {
         let lock_path = sibling(path, ".lock");
         let file = OpenOptions::new()
@@ -25,8 +26,8 @@ impl FileLock {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| Error::write(&lock_path, e))?;
-        file.lock().map_err(|e| Error::write(&lock_path, e))?;
+            .map_err(|e| Error::write(path, e))?;
+        file.lock().map_err(|e| Error::write(path, e))?;
         remove_stale_temporaries(path);
         Ok(FileLock { _file: file })
     }
@@ -51,12 +52,18 @@ pub fn resolve_links(path: &Path) -> PathBuf {
 ///
 /// Anything else is refused before it is opened: a FIFO would block the reader until some
 /// writer came, and `/dev/zero` or `/dev/urandom` would fill memory without end.
+///
+/// A leading UTF-8 byte order mark, which JSON forbids but some Windows editors write, is
+/// dropped: every file we read is JSON, and the file is otherwise good.
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     ensure_regular(path)?;
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(size).read_to_end(&mut text)?;
+    if text.starts_with(b"\xef\xbb\xbf") {
+        text.drain(..3);
+    }
     Ok(text)
 }
 
@@ -146,17 +153,17 @@ fn write_then_rename(
     temporary: &Path,
     fill: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
 ) -> Result<()> {
-    let file = File::create(temporary).map_err(|e| Error::write(temporary, e))?;
+    let file = File::create(temporary).map_err(|e| Error::write(path, e))?;
     {
         let mut writer = BufWriter::with_capacity(1 << 20, &file);
-        fill(&mut writer).map_err(|e| Error::write(temporary, e))?;
-        writer.flush().map_err(|e| Error::write(temporary, e))?;
+        fill(&mut writer).map_err(|e| Error::write(path, e))?;
+        writer.flush().map_err(|e| Error::write(path, e))?;
     }
     if let Ok(metadata) = fs::metadata(path) {
         file.set_permissions(metadata.permissions())
-            .map_err(|e| Error::write(temporary, e))?;
+            .map_err(|e| Error::write(path, e))?;
     }
-    file.sync_all().map_err(|e| Error::write(temporary, e))?;
+    file.sync_all().map_err(|e| Error::write(path, e))?;
     drop(file);
     fs::rename(temporary, path).map_err(|e| Error::write(path, e))?;
     // The rename is durable only once the folder's entry is on disk.

@@ -441,6 +441,14 @@ pub fn migrate(path: &Path, bound: &Bound) -> Result<archive::Migration> {
     let _lock = FileLock::acquire(path)?;
     archive::remove_stale_temporaries(path);
     archive::recover(path)?;
+    // Checked after recovery: a killed migration leaves the history in its journal.
+    if !path.exists() {
+        let missing = io::Error::new(
+            io::ErrorKind::NotFound,
+            "no such file or directory; pass the history to migrate with --history",
+        );
+        return Err(Error::read(path, missing));
+    }
     archive::migrate(path, bound)
 }
 
