@@ -144,6 +144,15 @@ pub fn append_entries(
         history,
         std::mem::take(&mut outcome.non_finite),
     ));
+    if outcome.oversized {
+        warnings.push(Warning {
+            file: history.to_path_buf(),
+            message: format!(
+                "this run alone ({} entries) is larger than the bound, so it is kept whole in a file above the bound; raise --max-entries or --max-bytes",
+                outcome.appended
+            ),
+        });
+    }
     Ok(Summary {
         history: history.to_path_buf(),
         benchmarks: entries.len(),

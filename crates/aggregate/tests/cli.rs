@@ -428,3 +428,97 @@ fn a_newline_in_a_file_name_keeps_the_message_on_one_line() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains(r"no\nsuch.json"), "{text}");
 }
+
+#[test]
+fn bounds_that_would_rotate_every_append_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    for bound in [
+        ["--max-bytes", "0"],
+        ["--max-bytes", "0.5"],
+        ["--max-entries", "0"],
+    ] {
+        let output = aggregate(dir.path(), &[report.to_str().unwrap(), bound[0], bound[1]]);
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{bound:?}: {text}");
+        assert!(text.contains(bound[0]), "{bound:?}: {text}");
+        assert!(!dir.path().join("aggregate.json").exists());
+    }
+}
+
+#[test]
+fn negative_times_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut report: Value =
+        serde_json::from_slice(&fs::read(fixture("reports/5.3.1/git-clean.json")).unwrap())
+            .unwrap();
+    report["benchmarks"][1]["stats"]["min"] = Value::from(-0.001);
+    fs::write(
+        dir.path().join("output.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    let output = aggregate(dir.path(), &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("benchmarks[1].stats.min"), "{text}");
+    assert!(!dir.path().join("aggregate.json").exists());
+}
+
+#[test]
+fn invalid_utf8_is_refused_alike_in_a_report_and_a_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fs::read(fixture("reports/5.3.1/git-clean.json")).unwrap();
+    // A Latin-1 byte inside a string no reader of ours looks at (the machine's CPU flags).
+    let text = String::from_utf8(good.clone()).unwrap();
+    let at = text.find("\"python_compiler\": \"").unwrap() + 20;
+    let mut bad = good.clone();
+    bad.insert(at, 0xe9);
+    fs::write(dir.path().join("bad-report.json"), &bad).unwrap();
+    let output = aggregate(dir.path(), &["bad-report.json", "--history", "h.json"]);
+    let report_error = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{report_error}");
+
+    // The same byte inside an entry's extra_info in a history.
+    fs::write(dir.path().join("good.json"), &good).unwrap();
+    assert!(aggregate(dir.path(), &["good.json", "--history", "h.json"])
+        .status
+        .success());
+    let history = fs::read(dir.path().join("h.json")).unwrap();
+    let text = String::from_utf8(history.clone()).unwrap();
+    let at = text.find("\"extra_info\": {").unwrap() + 15;
+    let mut bad = history.clone();
+    bad.splice(at..at, *b"\"note\": \"caf\xe9\",");
+    fs::write(dir.path().join("h.json"), &bad).unwrap();
+    let other = fixture("reports/5.0.1/git-clean.json");
+    let output = aggregate(
+        dir.path(),
+        &[other.to_str().unwrap(), "--history", "h.json"],
+    );
+    let history_error = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{history_error}");
+    for text in [&report_error, &history_error] {
+        assert!(text.contains("invalid UTF-8"), "{text}");
+    }
+    assert_eq!(
+        fs::read(dir.path().join("h.json")).unwrap(),
+        bad,
+        "untouched"
+    );
+}
+
+#[test]
+fn a_run_larger_than_the_bound_is_kept_whole_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    let output = aggregate(
+        dir.path(),
+        &[report.to_str().unwrap(), "--max-entries", "2"],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("larger than the bound") && text.contains("--max-entries"),
+        "{text}"
+    );
+}

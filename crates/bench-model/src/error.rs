@@ -59,7 +59,7 @@ pub enum Error {
         hint: &'static str,
     },
     /// Valid JSON that is not the format we expect.
-    #[error("{}:{line}:{column}: {json_path}: {message}; {hint}", shown(.path))]
+    #[error("{}{}: {json_path}: {message}; {hint}", shown(.path), position(*.line, *.column))]
     Schema {
         /// The file.
         path: PathBuf,
@@ -179,6 +179,14 @@ pub fn shown(path: &Path) -> String {
             false => c.to_string(),
         })
         .collect()
+}
+
+/// `:LINE:COLUMN`, or nothing when the position is unknown (0).
+fn position(line: usize, column: usize) -> String {
+    match line {
+        0 => String::new(),
+        _ => format!(":{line}:{column}"),
+    }
 }
 
 /// What to do when writing failed; every writer leaves the file as it was (see `fsio`).

@@ -307,6 +307,9 @@ pub struct AppendOutcome {
     pub rotated: Option<PathBuf>,
     /// Whether a killed migration was rolled back first.
     pub recovered: bool,
+    /// Whether the new entries alone break the bound: they are kept whole, in a file of their
+    /// own, above the bound.
+    pub oversized: bool,
 }
 
 /// Reads every entry of a history file whole (tolerating Python's non-finite numbers).
@@ -409,6 +412,7 @@ pub fn append_bounded(
         non_finite,
         rotated: None,
         recovered,
+        oversized: false,
     };
     if fresh.is_empty() && outcome.non_finite.is_empty() {
         return Ok(outcome);
@@ -417,6 +421,7 @@ pub fn append_bounded(
     let new_text =
         json::to_pretty_vec(&fresh).map_err(|e| Error::write(path, io::Error::other(e)))?;
     let after = old.len() as u64 + new_text.len() as u64;
+    outcome.oversized = bound.exceeded_by(fresh.len(), new_text.len() as u64);
     let old = if stored_count > 0 && bound.exceeded_by(stored_count + fresh.len(), after) {
         outcome.rotated = Some(archive::rotate(path, &stored)?);
         outcome.total = fresh.len();
