@@ -73,7 +73,7 @@ pub struct Publish {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// DIR cannot be listed.
-    #[error("cannot read {}: {source}; pass the folder that holds the suites with -d", .dir.display())]
+    #[error("cannot read {}: {source}; pass the folder that holds the suites with -d", bench_model::shown(.dir))]
     Dir {
         /// The folder.
         dir: PathBuf,
@@ -81,10 +81,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// No sub-folder of DIR holds tests.
-    #[error("no suite below {}: a suite is a sub-folder holding pytest files (test_*.py or *_test.py); pass the right folder with -d", .0.display())]
+    #[error("no suite below {}: a suite is a sub-folder holding pytest files (test_*.py or *_test.py); pass the right folder with -d", bench_model::shown(.0))]
     NoSuites(PathBuf),
     /// `--suite NAME` names no suite.
-    #[error("--suite {name:?}: no such suite below {}; the suites are: {available}", .dir.display())]
+    #[error("--suite {name:?}: no such suite below {}; the suites are: {available}", bench_model::shown(.dir))]
     UnknownSuite {
         /// The name given.
         name: String,
@@ -103,7 +103,7 @@ pub enum Error {
     #[error(transparent)]
     List(#[from] build_list::Error),
     /// A suite's name would collide with a file we write.
-    #[error("{}: a suite may not be named {name:?} (the results folder's data/{name} is GPE's list); rename the folder", .path.display())]
+    #[error("{}: a suite may not be named {name:?} (the results folder's data/{name} is GPE's list); rename the folder", bench_model::shown(.path))]
     ReservedSuiteName {
         /// The name.
         name: String,
@@ -115,7 +115,7 @@ pub enum Error {
     Git(#[from] GitError),
     /// The push was rejected and could not be retried; the run is committed locally and its
     /// reports are kept.
-    #[error("{source}; {why}; this run is committed in the checkout and its reports are kept in {} (the next --publish run pushes the commit; or re-apply the reports with: aggregate REPORT --history data/SUITE/aggregate.json)", .kept.display())]
+    #[error("{source}; {why}; this run is committed in the checkout and its reports are kept in {} (the next --publish run pushes the commit; or re-apply the reports with: aggregate REPORT --history data/SUITE/aggregate.json)", bench_model::shown(.kept))]
     PushFailed {
         /// The last rejection.
         source: GitError,
@@ -470,7 +470,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         let _ = writeln!(
             progress,
             "{step}: running pytest in {}",
-            suite.path.display()
+            bench_model::shown(&suite.path)
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let gate = run.check.as_ref().map_or(String::new(), |c| {

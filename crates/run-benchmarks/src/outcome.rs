@@ -151,9 +151,11 @@ fn plural(n: usize, word: &str) -> String {
 
 /// How a suite at a process count is named in progress lines and the table: `kmeans` or `kmeans x4`.
 pub fn unit_name(suite: &str, procs: Option<u32>) -> String {
+    // A folder name may hold a newline; every message about it stays on one line.
+    let suite = bench_model::shown(std::path::Path::new(suite));
     match procs {
         Some(p) => format!("{suite} x{p}"),
-        None => suite.to_string(),
+        None => suite,
     }
 }
 

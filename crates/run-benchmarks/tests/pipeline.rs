@@ -556,3 +556,22 @@ fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
     let entries = history(&dir.path().join("results/data/nan/aggregate.json"));
     assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
 }
+
+#[test]
+fn a_newline_in_a_suite_name_keeps_every_message_on_one_line() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suites = one_benchmark_suite(dir.path());
+    write(
+        &suites.join("two\nlines/test_two.py"),
+        "def test_two(benchmark):\n    benchmark(sum, [2])\n",
+    );
+    let output = run_benchmarks(&suites, &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains(r"two\nlines"), "{text}");
+    assert!(
+        text.lines().all(|l| !l.starts_with("lines")),
+        "a name broke a line: {text}"
+    );
+}
