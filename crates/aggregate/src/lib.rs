@@ -95,10 +95,16 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 fn non_finite_warnings(file: &Path, found: Vec<NonFinite>) -> impl Iterator<Item = Warning> + '_ {
     found.into_iter().map(move |f| Warning {
         file: file.to_path_buf(),
-        message: format!(
-            "{}: {} is not valid JSON (browsers reject it); written as null",
-            f.json_path, f.token
-        ),
+        message: match f.big_integer {
+            true => format!(
+                "{}: {} does not fit a 64-bit number (JSON readers round it); kept exactly, as a string",
+                f.json_path, f.token
+            ),
+            false => format!(
+                "{}: {} is not valid JSON (browsers reject it); written as null",
+                f.json_path, f.token
+            ),
+        },
     })
 }
 

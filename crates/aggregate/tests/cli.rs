@@ -522,3 +522,28 @@ fn a_run_larger_than_the_bound_is_kept_whole_and_said() {
         "{text}"
     );
 }
+
+#[test]
+fn pythons_big_integers_in_params_are_kept_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(fixture("reports/5.3.1/git-clean.json")).unwrap();
+    let big = format!("1{}", "0".repeat(400));
+    // What Python's json writes for params={"n": 2**70 + 1, "big": 10**400, "small": -7}.
+    let at = text.find("\"params\": {").unwrap() + 11;
+    let text = format!(
+        "{}\"n\": 1180591620717411303425, \"big\": {big}, \"small\": -7, {}",
+        &text[..at],
+        &text[at..]
+    );
+    fs::write(dir.path().join("output.json"), text).unwrap();
+    let output = aggregate(dir.path(), &[]);
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(said.contains("benchmarks[0].params.n"), "{said}");
+    let history = fs::read_to_string(dir.path().join("aggregate.json")).unwrap();
+    let entries: Vec<Value> = serde_json::from_str(&history).unwrap();
+    let params = &entries[0]["params"];
+    assert_eq!(params["n"], "1180591620717411303425");
+    assert_eq!(params["big"], Value::String(big));
+    assert_eq!(params["small"], -7, "integers that fit stay numbers");
+}

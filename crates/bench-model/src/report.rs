@@ -486,6 +486,15 @@ pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
             hint: hints.syntax,
         });
     }
+    // serde_json would silently round a big integer (or refuse it): rewrite first.
+    if json::may_hold_big_integer(text) {
+        if let Some((strict, found)) = json::replace_non_finite(text) {
+            return match serde_json::from_slice::<T>(&strict) {
+                Ok(value) => Ok((value, Some(strict), found)),
+                Err(e) => Err(Error::from_serde(path, &strict, &e, hints)),
+            };
+        }
+    }
     match serde_json::from_slice::<T>(text) {
         Ok(value) => Ok((value, None, Vec::new())),
         Err(error) if error.is_syntax() && json::may_hold_non_finite(text) => {
