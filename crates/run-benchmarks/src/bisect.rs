@@ -514,7 +514,13 @@ pub fn run(
         commits.len() - 1,
     );
     let folder = pytest::run_folder().map_err(crate::Error::RunFolder)?;
-    let worktree = Worktree::add(&repo, &commits[0].id)?;
+    let worktree = match Worktree::add(&repo, &commits[0].id, &folder) {
+        Ok(worktree) => worktree,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(error.into());
+        }
+    };
     let mut config = config.clone();
     if bisect.setup.is_none() {
         let mut path = worktree.path.to_string_lossy().into_owned();

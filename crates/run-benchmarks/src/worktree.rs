@@ -1,7 +1,10 @@
 //! The temporary `git worktree` a bisection checks its commits out in: made, moved from commit to
 //! commit, removed at the end, and those that ended bisections left behind removed first.
 
+use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
 
 use crate::publish::git;
 use crate::GitError;
@@ -98,17 +101,32 @@ pub fn commits_between(repo: &Path, from: &str, to: &str) -> Result<Vec<Commit>,
     Ok(commits)
 }
 
+/// Cleans up after a bisection that ended without doing so itself: Ctrl-C, SIGTERM or SIGKILL.
+///
+/// std cannot catch signals (and unsafe code is forbidden here), but every process's pipes close
+/// when it dies, however it dies: this watcher waits on a pipe from us, in a process group of its
+/// own so Ctrl-C does not reach it, and unless told `done` removes the worktree ($2) and the run's
+/// temporary folder ($3) of the repository ($1).
+const WATCHER: &str = r#"read -r said
+[ "$said" = done ] && exit 0
+git -C "$1" worktree remove --force --force "$2" >/dev/null 2>&1 || rm -rf "$2"
+git -C "$1" worktree prune >/dev/null 2>&1
+rm -rf "$3""#;
+
 /// A worktree of the repository at a temporary path; removed when dropped.
 #[derive(Debug)]
 pub struct Worktree {
     repo: PathBuf,
     /// Its root: the code under test.
     pub path: PathBuf,
+    /// See [`WATCHER`]; `None` when `sh` could not be started (the next bisection cleans up).
+    watcher: Option<(Child, ChildStdin)>,
 }
 
 impl Worktree {
-    /// Adds a detached worktree of `repo` at `commit`.
-    pub fn add(repo: &Path, commit: &str) -> Result<Worktree, GitError> {
+    /// Adds a detached worktree of `repo` at `commit`; should this process be killed, the
+    /// worktree and `scratch` (a temporary folder of the run) are removed after it.
+    pub fn add(repo: &Path, commit: &str, scratch: &Path) -> Result<Worktree, GitError> {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -116,9 +134,23 @@ impl Worktree {
         let path = std::env::temp_dir().join(format!("{PREFIX}{}-{stamp}", std::process::id()));
         let text = path.to_string_lossy().into_owned();
         git(repo, &["worktree", "add", "-q", "--detach", &text, commit])?;
+        let watcher = Command::new("sh")
+            .args(["-c", WATCHER, "run-benchmarks-bisect-watcher"])
+            .arg(repo)
+            .arg(&path)
+            .arg(scratch)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .ok()
+            .and_then(|mut child| Some((child.stdin.take()?, child)))
+            .map(|(stdin, child)| (child, stdin));
         Ok(Worktree {
             repo: repo.to_path_buf(),
             path,
+            watcher,
         })
     }
 
@@ -135,6 +167,11 @@ impl Worktree {
 impl Drop for Worktree {
     fn drop(&mut self) {
         remove(&self.repo, &self.path);
+        if let Some((mut child, mut stdin)) = self.watcher.take() {
+            let _ = stdin.write_all(b"done\n");
+            drop(stdin);
+            let _ = child.wait();
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 //! with the real pytest-benchmark measure each commit in a temporary worktree.
 
 use std::fs;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -28,6 +30,9 @@ def test_join(benchmark):\n    benchmark.pedantic(tinylib.join, args=(['a', 'b']
 /// Position of the commit that makes `parse` slow.
 const CULPRIT: usize = 6;
 
+/// Position of a commit whose library does not import: it cannot be measured.
+const BROKEN: usize = 4;
+
 /// A repository whose ten commits are (position: subject); `parse` is slow from [`CULPRIT`] on.
 /// Returns the repository and the commits' full ids, oldest first.
 fn project(dir: &Path) -> (PathBuf, Vec<String>) {
@@ -45,7 +50,11 @@ fn project(dir: &Path) -> (PathBuf, Vec<String>) {
             "Docs: explain \u{201c}parse\u{201d} and 'join'",
             fast,
         ),
-        ("tinylib/__init__.py", "join: accept any iterable", fast),
+        (
+            "tinylib/__init__.py",
+            "WIP: join accepts any iterable",
+            fast,
+        ),
         (
             "benchmarks/speed/README.md",
             "Benchmarks: say how to run them",
@@ -72,6 +81,13 @@ fn project(dir: &Path) -> (PathBuf, Vec<String>) {
             let path = repo.join(file);
             let old = fs::read_to_string(&path).unwrap_or_default();
             write(&path, &format!("{old}{subject}\n"));
+        }
+        if index == BROKEN {
+            let text = fs::read_to_string(repo.join("tinylib/__init__.py")).unwrap();
+            write(
+                &repo.join("tinylib/__init__.py"),
+                &format!("{text}\ndef iterable(:\n"),
+            );
         }
         if index == 9 {
             let text = fs::read_to_string(repo.join("tinylib/__init__.py")).unwrap();
@@ -152,12 +168,13 @@ fn assert_found(output: &Output, ids: &[String], repo: &Path) {
     assert_eq!(rows.first().map(|r| r.0), Some(0), "{text}");
     assert_eq!(rows.last().map(|r| r.0), Some(last), "{text}");
     // The ends, and about log2(9) commits between them.
-    assert!((5..=6).contains(&rows.len()), "{text}");
+    assert!((5..=7).contains(&rows.len()), "{text}");
     for (position, id, level) in &rows {
         assert_eq!(id, &ids[*position], "{text}");
         let expected = match *position {
             0 => "FROM",
             p if p == last => "TO",
+            BROKEN => "failed",
             p if p < CULPRIT => "old",
             _ => "new",
         };
@@ -166,6 +183,12 @@ fn assert_found(output: &Output, ids: &[String], repo: &Path) {
     assert!(
         rows.iter().any(|r| r.0 == CULPRIT) && rows.iter().any(|r| r.0 == CULPRIT - 1),
         "the culprit and its parent were both measured: {text}"
+    );
+    // The search met the commit that does not import and went round it.
+    assert!(rows.iter().any(|r| r.0 == BROKEN), "{text}");
+    assert!(
+        text.contains("not measured: speed: pytest exited with"),
+        "{text}"
     );
     assert_eq!(worktrees(repo).len(), 1, "no worktree left behind");
 }
@@ -362,4 +385,56 @@ fn setup_installs_each_commit_and_stale_worktrees_are_removed() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn ctrl_c_leaves_no_worktree_and_no_temporary_folder_behind() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, ids) = project(dir.path());
+    let mut bisect = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args(["-d", "benchmarks", "--pytest", &pytest, "--quiet"])
+        .args(["--bisect", &format!("{}..HEAD", ids[0])])
+        .env("PYTHONPATH", dir.path())
+        .current_dir(&repo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = bisect.id().to_string();
+    let waited = Instant::now();
+    let made = loop {
+        if let Some(made) = worktrees(&repo).get(1) {
+            break PathBuf::from(made);
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "no worktree made"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Measuring has begun: Ctrl-C (SIGINT) ends run-benchmarks at once.
+    std::thread::sleep(Duration::from_millis(500));
+    succeed(Command::new("kill").args(["-INT", &pid]));
+    assert_eq!(bisect.wait().unwrap().signal(), Some(2));
+    let scratch = || {
+        fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| {
+                name.starts_with("run-benchmarks-") && name.ends_with(&format!("-{pid}"))
+            })
+            .collect::<Vec<_>>()
+    };
+    let waited = Instant::now();
+    while worktrees(&repo).len() > 1 || made.exists() || !scratch().is_empty() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "left behind: {:?} {:?}",
+            worktrees(&repo),
+            scratch()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
