@@ -16,8 +16,7 @@ use std::path::Path;
 use bench_gate::render::format_seconds;
 use bench_gate::stats::{median, Z};
 use bench_gate::GateOptions;
-use serde::Deserialize;
-use serde_json::Value;
+use bench_model::StoredEntry;
 
 use crate::worktree::{self, Commit, Worktree};
 use crate::{confirm, pytest, select_suites, Config, Reading, Results, Suite};
@@ -362,38 +361,21 @@ struct Unit {
     select: Vec<String>,
 }
 
-/// The fields of a history entry that say whether the gate flagged it; read leniently, as the
-/// `gate` object may be missing or partial.
-#[derive(Debug, Deserialize)]
-struct FlaggedEntry {
-    fullname: String,
-    #[serde(default)]
-    procs: Option<Value>,
-    #[serde(default)]
-    commit_info: Option<Value>,
-    #[serde(default)]
-    gate: Option<Value>,
+/// Whether the gate called `entry` a regression whose step ends at a commit in `range` (its
+/// `gate.range.to.id`, or, without a range, the entry's own commit).
+fn flagged_in(entry: &StoredEntry, range: &HashSet<&str>) -> bool {
+    let Some(gate) = entry.gate.as_ref().filter(|g| g.verdict == "regression") else {
+        return false;
+    };
+    let to = gate
+        .range
+        .as_ref()
+        .and_then(|r| r.to.id.as_deref())
+        .or_else(|| entry.commit_info.as_ref()?.id.as_deref());
+    to.is_some_and(|id| range.contains(id))
 }
 
-impl FlaggedEntry {
-    /// Whether the gate called this entry a regression whose step ends at a commit in `range`
-    /// (its `gate.range.to.id`, or, without a range, the entry's own commit).
-    fn flagged_in(&self, range: &HashSet<&str>) -> bool {
-        let Some(gate) = &self.gate else {
-            return false;
-        };
-        if gate.get("verdict").and_then(Value::as_str) != Some("regression") {
-            return false;
-        }
-        let to = gate
-            .pointer("/range/to/id")
-            .and_then(Value::as_str)
-            .or_else(|| self.commit_info.as_ref()?.get("id")?.as_str());
-        to.is_some_and(|id| range.contains(id))
-    }
-}
-
-/// The benchmarks of `suite`'s history flagged as regressions in `range`: fullname and procs.
+/// The benchmarks of a suite's history flagged as regressions in `range`: fullname and procs.
 fn flagged(
     history: &Path,
     range: &HashSet<&str>,
@@ -401,12 +383,11 @@ fn flagged(
     let Some(stored) = bench_model::history::read_stored(history)? else {
         return Ok(Vec::new());
     };
-    // read_stored has checked the file; this second, narrower read only picks the gate's fields.
-    let entries: Vec<FlaggedEntry> = serde_json::from_slice(&stored.text).unwrap_or_default();
-    let mut found: Vec<(String, Option<u64>)> = entries
+    let mut found: Vec<(String, Option<u64>)> = stored
+        .entries
         .into_iter()
-        .filter(|e| e.flagged_in(range))
-        .map(|e| (e.fullname, e.procs.as_ref().and_then(Value::as_u64)))
+        .filter(|e| flagged_in(e, range))
+        .map(|e| (e.fullname, e.procs))
         .collect();
     found.sort();
     found.dedup();

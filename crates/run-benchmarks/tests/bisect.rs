@@ -199,37 +199,42 @@ fn bisect_names_the_commit_that_made_the_flagged_benchmark_slow() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, ids) = project(dir.path());
     let results = dir.path().join("results");
-    // A recorded run at the newest commit, as the nightly job leaves it ...
-    let output = run_benchmarks(
-        &repo,
-        &pytest,
-        &["-r", results.to_str().unwrap(), "--quiet"],
-        &repo,
-    );
+    // The nightly job: three judged runs at the first commit, then one at the newest, whose
+    // gate flags test_parse and keeps its verdict and the step's range with the entries.
+    let judged = [
+        "-r",
+        results.to_str().unwrap(),
+        "--quiet",
+        "--check",
+        "--min-history",
+        "3",
+        "--threshold",
+        "25",
+    ];
+    // main as the job found it at the first commit; then main moved on by nine commits.
+    git(&repo, &["reset", "-q", "--hard", &ids[0]]);
+    for _ in 0..3 {
+        let output = run_benchmarks(&repo, &pytest, &judged, &repo);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    git(&repo, &["reset", "-q", "--hard", &ids[9]]);
+    let output = run_benchmarks(&repo, &pytest, &judged, &repo);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    // ... whose gate flagged test_parse in the range; test_join was flagged once long before.
     let history = results.join("data/speed/aggregate.json");
     let mut entries: Vec<Value> = serde_json::from_slice(&fs::read(&history).unwrap()).unwrap();
-    assert_eq!(entries.len(), 2);
-    let mut old_join = entries
+    let flagged: Vec<&Value> = entries
         .iter()
-        .find(|e| e["name"] == "test_join")
-        .unwrap()
-        .clone();
-    let range = |from: &str, to: &str| {
-        json!({"from": {"id": from, "datetime": "2026-11-20T02:00:00+00:00"},
-               "to": {"id": to, "datetime": "2026-11-27T02:00:00+00:00"}})
-    };
-    for entry in &mut entries {
-        let (verdict, change) = match entry["name"].as_str().unwrap() {
-            "test_parse" => ("regression", 4.0),
-            _ => ("unchanged", 0.01),
-        };
-        entry["gate"] = json!({"verdict": verdict, "change": change, "baseline": 0.0021,
-                               "range": range(&ids[0], &ids[9])});
-    }
-    old_join["gate"] =
-        json!({"verdict": "regression", "change": 0.3, "range": range("0000", &ids[0])});
+        .filter(|e| e["gate"]["verdict"] == "regression")
+        .collect();
+    assert_eq!(flagged.len(), 1, "{entries:?}");
+    assert_eq!(flagged[0]["name"], "test_parse");
+    assert_eq!(flagged[0]["gate"]["range"]["from"]["id"], ids[0].as_str());
+    assert_eq!(flagged[0]["gate"]["range"]["to"]["id"], ids[9].as_str());
+    // An older regression of test_join, before the range, is no suspect.
+    let mut old_join = entries[1].clone();
+    old_join["gate"] = json!({"verdict": "regression", "change": 0.3,
+                              "range": {"from": {"id": "0000000", "datetime": null},
+                                        "to": {"id": ids[0], "datetime": null}}});
     entries.insert(0, old_join);
     fs::write(&history, serde_json::to_vec_pretty(&entries).unwrap()).unwrap();
 
