@@ -247,6 +247,8 @@ fn bisect_names_the_commit_that_made_the_flagged_benchmark_slow() {
             results.to_str().unwrap(),
             "--bisect",
             &range,
+            "--confirm",
+            "1",
             "--quiet",
         ],
         dir.path(),
