@@ -2,11 +2,12 @@
 //! and naming the first commit on the new level.
 //!
 //! The benchmark code comes from the working tree; the code under test from each commit, checked
-//! out in one temporary worktree. Both ends are measured first, `1 + reruns` times each, which
-//! gives each benchmark two levels and their noise; a benchmark whose levels do not differ beyond
-//! the threshold and the noise has no step and is left out. A tried commit is on the new level
-//! when any remaining benchmark's value is nearer (in log space) to its TO level than to its FROM
-//! level: the search finds the earliest step. Cost: the ends, plus one measurement per halving.
+//! out in one temporary worktree. Both ends are measured first, in turns, `1 + reruns` times each,
+//! which gives each benchmark two levels and their noise; a benchmark whose levels do not differ
+//! beyond the threshold and the noise has no step and is left out. A tried commit is on the new
+//! level when any remaining benchmark's value is nearer (in log space) to its TO level than to its
+//! FROM level: the search finds the earliest step. Cost: the ends, plus one measurement per
+//! halving (more only while a value lies between the levels).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
