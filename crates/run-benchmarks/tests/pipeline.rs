@@ -587,7 +587,7 @@ fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
     assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
 }
 
-/// A git repository holding a library whose `work()` sleeps `delay` seconds and a suite that
+/// A git repository holding a library whose `work()` sleeps for a while and a suite that
 /// benchmarks it: commits change the library, or only its README.
 struct Project {
     root: PathBuf,
@@ -608,7 +608,7 @@ impl Project {
         );
         git(&root, &["init", "-q", "-b", "main"]);
         let mut project = Project { root, commits: 0 };
-        project.library(0.02);
+        project.library(0.05);
         project
     }
 
@@ -647,7 +647,7 @@ impl Project {
             results.to_str().unwrap(),
             "--quiet",
             "--check",
-            // A slow machine's noise must not matter here: the step is 3x.
+            // A slow machine's noise must not matter here: the step is 5x.
             "--threshold",
             "50",
             "--report-json",
@@ -672,9 +672,10 @@ fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_onc
         let (output, _) = project.check(&pytest, &results, &[]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }
-    // Three commits without a benchmark run; the middle one makes the library 3x slower.
+    // Three commits without a benchmark run; the middle one makes the library 5x slower (so much
+    // that a busy machine's noise cannot hide it).
     project.touch();
-    project.library(0.06);
+    project.library(0.25);
     let detected_at = project.touch();
 
     let (output, found) = project.check(&pytest, &results, &["--fail-on-regression"]);
@@ -702,7 +703,7 @@ fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_onc
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 
     // The fix: recovered, once.
-    project.library(0.02);
+    project.library(0.05);
     let (output, found) = project.check(&pytest, &results, &["--fail-on-open"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(found["benchmarks"][0]["verdict"], "recovered", "{found}");
