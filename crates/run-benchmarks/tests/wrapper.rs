@@ -2,7 +2,6 @@
 //! workflow called it: `cd benchmarks/pytest-benchmarks && ./run_benchmarks.sh`, no arguments, the
 //! venv's pytest on PATH. Where it finds run-benchmarks, and what it says about publishing.
 
-use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -10,9 +9,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{pytest, root, write};
-
-const TOOL: &str = env!("CARGO_BIN_EXE_run-benchmarks");
+use common::{git, install_tool, path_with, pytest, root, write};
 
 /// A HeAT checkout with the wrapper copied over the old script and one suite beside it.
 fn heat_tree(dir: &Path) -> PathBuf {
@@ -27,14 +24,6 @@ fn heat_tree(dir: &Path) -> PathBuf {
     )
     .unwrap();
     folder
-}
-
-/// The test's PATH less every folder holding a run-benchmarks (a developer's installed copy must
-/// not decide these tests), with `first` in front.
-fn path_with(first: &[&Path]) -> OsString {
-    let inherited = std::env::var_os("PATH").unwrap_or_default();
-    let kept = std::env::split_paths(&inherited).filter(|d| !d.join("run-benchmarks").exists());
-    std::env::join_paths(first.iter().map(|p| p.to_path_buf()).chain(kept)).unwrap()
 }
 
 /// `script` (`./run_benchmarks.sh` unless told) run by a shell in `folder`, as the old workflow
@@ -77,11 +66,6 @@ fn decoy(folder: &Path) {
         "#!/bin/sh\necho 'the wrong run-benchmarks ran' >&2\nexit 3\n",
     );
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn install_tool(folder: &Path) {
-    fs::create_dir_all(folder).unwrap();
-    fs::copy(TOOL, folder.join("run-benchmarks")).unwrap();
 }
 
 fn recorded(folder: &Path) -> usize {
@@ -190,15 +174,6 @@ fn with_bench_data_repo_it_commits_and_pushes_there() {
     let bin = dir.path().join("bin");
     install_tool(&bin);
     let remote = dir.path().join("bench-data.git");
-    let git = |cwd: &Path, args: &[&str]| {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(cwd)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
     git(
         dir.path(),
         &["init", "-q", "--bare", "-b", "main", "bench-data.git"],
