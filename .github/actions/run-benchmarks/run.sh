@@ -94,15 +94,27 @@ if [ "$install" != none ]; then
     install=heat-bench==$version
   fi
   venv=$scratch/venv
-  python3 -m venv "$venv"
+  rm -rf "$venv"
+  python3 -m venv --without-pip "$venv"
+  # The runner's pip installs into the venv (pip 22.3 on); an older one gets a pip of its own.
+  pip=(python3 -m pip --python "$venv/bin/python")
+  if ! "${pip[@]}" --version >/dev/null 2>&1; then
+    "$venv/bin/python" -m ensurepip -q
+    pip=("$venv/bin/python" -m pip)
+  fi
   echo "run-benchmarks action: pip install $install" >&2
-  if ! "$venv/bin/pip" install -q --disable-pip-version-check "$install"; then
+  if ! "${pip[@]}" install -q --disable-pip-version-check "$install"; then
     echo "run-benchmarks action: error: pip could not install $install; use a released version of the action (uses: ...@vX.Y.Z) or set install: to a wheel or requirement" >&2
     exit 2
   fi
-  export PATH=$venv/bin:$PATH
-  # aggregate and build-list for the job's later steps too.
-  [ -z "${GITHUB_PATH:-}" ] || echo "$venv/bin" >>"$GITHUB_PATH"
+  # Only the tools go on PATH, for this step and the job's later ones: the venv's python must not
+  # shadow the one whose pytest runs the benchmarks.
+  mkdir -p "$scratch/bin"
+  for tool in run-benchmarks aggregate build-list; do
+    ln -sf "$venv/bin/$tool" "$scratch/bin/$tool"
+  done
+  export PATH=$scratch/bin:$PATH
+  [ -z "${GITHUB_PATH:-}" ] || echo "$scratch/bin" >>"$GITHUB_PATH"
 fi
 
 args=(-d "$suites")

@@ -2,12 +2,12 @@
 //! runs it: inputs as INPUT_* variables, GitHub's summary and output files, the tool on PATH.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
 
-use common::{git, install_tool, path_with, pytest, root, write};
+use common::{git, install_tool, path_with, pytest, require, root, write};
 
 struct Runner {
     dir: tempfile::TempDir,
@@ -29,11 +29,17 @@ impl Runner {
 
     /// The action's step with `inputs` (name, value), as GitHub Actions runs it.
     fn run(&self, inputs: &[(&str, &str)]) -> Output {
+        self.run_with_path(&[&self.path("bin")], inputs)
+    }
+
+    /// The same with `path` in front of the PATH.
+    fn run_with_path(&self, path: &[&Path], inputs: &[(&str, &str)]) -> Output {
         let mut command = Command::new("bash");
         command
             .arg(root().join(".github/actions/run-benchmarks/run.sh"))
             .current_dir(self.dir.path())
-            .env("PATH", path_with(&[&self.path("bin")]))
+            .env("PATH", path_with(path))
+            .env("GITHUB_PATH", self.path("path"))
             .env(
                 "PYTEST_ADDOPTS",
                 "--benchmark-max-time=0.005 --benchmark-min-rounds=2 --benchmark-warmup=off",
@@ -279,4 +285,47 @@ fn a_failing_suite_fails_the_step_and_still_writes_the_summary_and_outputs() {
         "{}",
         runner.read("summary.md")
     );
+}
+
+#[test]
+fn installing_a_wheel_puts_the_tools_on_path_without_shadowing_the_jobs_python() {
+    let Some(pytest) = pytest() else { return };
+    // scripts/test builds the wheel and names it here.
+    let wheel = std::env::var_os("HEAT_BENCH_WHEEL").map(PathBuf::from);
+    let Some(wheel) = require(wheel, "HEAT_BENCH_WHEEL (a heat-bench wheel)") else {
+        return;
+    };
+    let runner = Runner::new(PASSING);
+    fs::remove_file(runner.path("bin/run-benchmarks")).unwrap();
+    // The job's python, whose pytest runs the benchmarks, comes first on the PATH.
+    let job_python = Path::new(&pytest).parent().unwrap();
+    let output = runner.run_with_path(
+        &[job_python],
+        &[
+            ("suites", "suites"),
+            ("pytest", "python -m pytest"),
+            ("install", wheel.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(runner
+        .path("suites/results/data/sum/aggregate.json")
+        .is_file());
+
+    // Later steps get the three tools, and nothing else, on their PATH.
+    let added = runner.read("path");
+    let added = Path::new(added.trim_end());
+    let mut tools: Vec<String> = fs::read_dir(added)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    tools.sort();
+    assert_eq!(tools, ["aggregate", "build-list", "run-benchmarks"]);
+    for tool in &tools {
+        let version = Command::new(added.join(tool))
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(version.status.success(), "{tool}: {}", stderr(&version));
+    }
 }
