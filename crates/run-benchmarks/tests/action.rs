@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{git, install_tool, path_with, pytest, require, root, write};
+use common::{git, install_tool, path_with, pytest, require, root, stderr, write};
 
 struct Runner {
     dir: tempfile::TempDir,
@@ -66,10 +66,6 @@ const PASSING: &str = "def test_sum(benchmark):\n    benchmark(sum, range(10))\n
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{git, pytest, root, write};
+use common::{git, history, pytest, root, stderr, write};
 
 /// Keeps the suites fast: a few short rounds per benchmark.
 const FAST: [&str; 4] = [
@@ -30,10 +30,6 @@ fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn copy_example_suites(to: &Path) {
@@ -64,11 +60,6 @@ fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
-}
-
-fn history(path: &Path) -> Vec<Value> {
-    serde_json::from_slice(&fs::read(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
@@ -567,4 +558,26 @@ fn the_compatibility_wrapper_keeps_the_original_call_working() {
     );
     let list: Vec<Value> = history(&dir.path().join("results/data/list.json"));
     assert_eq!(list.len(), 2);
+}
+
+#[test]
+fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
+    // pytest-benchmark writes Python's bare NaN for a NaN in extra_info; browsers reject it, so
+    // the entry is stored with null, and the user must be told, whichever tool recorded it.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("nan/test_nan.py"),
+        "def test_sum(benchmark):\n    benchmark.extra_info['ratio'] = float('nan')\n    benchmark(sum, range(10))\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("[1/1] nan: warning: ")
+            && text.contains("benchmarks[0].extra_info.ratio: NaN is not valid JSON"),
+        "{text}"
+    );
+    let entries = history(&dir.path().join("results/data/nan/aggregate.json"));
+    assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
 }

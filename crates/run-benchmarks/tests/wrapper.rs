@@ -5,11 +5,11 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
 
-use common::{git, install_tool, path_with, pytest, root, write};
+use common::{git, history, install_tool, path_with, pytest, root, stderr, write};
 
 /// A HeAT checkout with the wrapper copied over the old script and one suite beside it.
 fn heat_tree(dir: &Path) -> PathBuf {
@@ -54,10 +54,6 @@ fn call_script_as_the_old_workflow(
     command
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// An executable run-benchmarks in `folder` that fails loudly: a copy of the tool that must not be picked.
 fn decoy(folder: &Path) {
     let path = folder.join("run-benchmarks");
@@ -69,10 +65,7 @@ fn decoy(folder: &Path) {
 }
 
 fn recorded(folder: &Path) -> usize {
-    let history = folder.join("results/data/sum/aggregate.json");
-    let entries: Vec<serde_json::Value> =
-        serde_json::from_slice(&fs::read(&history).unwrap()).unwrap();
-    entries.len()
+    history(&folder.join("results/data/sum/aggregate.json")).len()
 }
 
 fn venv_bin(pytest: &str) -> PathBuf {

@@ -1,5 +1,5 @@
-//! The regression gate's statistics: the current level of a series, its run-to-run noise, and
-//! whether a new value is a regression, an improvement or unchanged.
+//! The gate's statistics: the current level of a series, its run-to-run noise, and whether a new
+//! value is a regression, an improvement or unchanged.
 //!
 //! Everything is done on the logarithm of the times, where a slowdown by a factor is the same
 //! distance whatever the benchmark's scale, and run-to-run noise (multiplicative) is symmetric.
