@@ -76,6 +76,10 @@ fi
 if [ ${#errors[@]} -gt 0 ]; then
   for error in "${errors[@]}"; do
     if [ "${GITHUB_ACTIONS:-}" = true ]; then
+      # A workflow command's message escapes %, CR and LF.
+      error=${error//%/%25}
+      error=${error//$'\r'/%0D}
+      error=${error//$'\n'/%0A}
       echo "::error title=run-benchmarks action::$error"
     else
       echo "run-benchmarks action: error: $error" >&2

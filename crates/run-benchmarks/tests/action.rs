@@ -106,7 +106,7 @@ fn every_bad_input_is_named_before_anything_is_installed_or_run() {
         ),
         (
             &[("threshold", "10%")],
-            "input 'threshold': '10%' is not a percentage",
+            "input 'threshold': '10%25' is not a percentage",
         ),
         (
             &[("window", "0")],
