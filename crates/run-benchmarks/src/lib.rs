@@ -137,14 +137,12 @@ pub struct Published {
 }
 
 impl RunSummary {
-    /// 0 every suite recorded, 1 some suite failed (or, with `fail_on_regression`, a regression
-    /// was confirmed), 2 our own error.
-    pub fn exit_code(&self, fail_on_regression: bool) -> u8 {
+    /// 0 every suite recorded, 1 some suite failed (or `gate_fails`: the gate's findings fail
+    /// the run as asked), 2 our own error.
+    pub fn exit_code(&self, gate_fails: bool) -> u8 {
         if self.suites.iter().any(|s| s.outcome.is_error()) {
             2
-        } else if !self.suites.iter().all(|s| s.outcome.is_success())
-            || (fail_on_regression && self.gate().regressions() > 0)
-        {
+        } else if !self.suites.iter().all(|s| s.outcome.is_success()) || gate_fails {
             1
         } else {
             0
@@ -223,7 +221,7 @@ pub fn run_suite(
         check: None,
         notes: Vec::new(),
     };
-    let (code, loaded) = match reading {
+    let (code, mut loaded) = match reading {
         Reading::Done(outcome) => {
             run.outcome = outcome;
             return run;
@@ -240,7 +238,10 @@ pub fn run_suite(
         };
         let history = results.history(&suite.name);
         match confirm::judge(&history, &loaded.entries, gate, &suite.path, rerun) {
-            Ok(verdicts) => run.check = Some(verdicts),
+            Ok(verdicts) => {
+                verdicts.record_in(&mut loaded.entries);
+                run.check = Some(verdicts);
+            }
             Err(error) => {
                 run.outcome = Outcome::WriteError {
                     error: error.to_string(),
@@ -455,7 +456,11 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let gate = run.check.as_ref().map_or(String::new(), |c| {
-            format!("; gate: {} regression(s)", c.regressions())
+            format!(
+                "; gate: {} regression(s), {} open from earlier runs",
+                c.regressions(),
+                c.open.len()
+            )
         });
         let _ = writeln!(
             progress,
