@@ -20,6 +20,7 @@ publish=${INPUT_PUBLISH:-false}
 check=${INPUT_CHECK:-true}
 no_append=${INPUT_NO_APPEND:-false}
 fail_on_regression=${INPUT_FAIL_ON_REGRESSION:-$([ "$check" = true ] && echo true || echo false)}
+fail_on_open=${INPUT_FAIL_ON_OPEN:-false}
 confirm=${INPUT_CONFIRM:-0}
 baseline_branch=${INPUT_BASELINE_BRANCH:-}
 stat=${INPUT_STAT:-}
@@ -27,6 +28,11 @@ threshold=${INPUT_THRESHOLD:-}
 thresholds=${INPUT_THRESHOLDS:-}
 window=${INPUT_WINDOW:-}
 min_history=${INPUT_MIN_HISTORY:-}
+# The job summary links the measured commits; the workflow's own repository unless told.
+commit_url=${INPUT_COMMIT_URL:-}
+if [ -z "$commit_url" ] && [ -n "${GITHUB_SERVER_URL:-}" ] && [ -n "${GITHUB_REPOSITORY:-}" ]; then
+  commit_url=$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/commit/{id}
+fi
 timeout=${INPUT_TIMEOUT:-}
 max_bytes=${INPUT_MAX_BYTES:-}
 install=${INPUT_INSTALL:-}
@@ -41,12 +47,12 @@ case $publish in
   false) ;;
   *) bad publish "'$publish' is not one of true, no-push, false" ;;
 esac
-for name in check no-append fail-on-regression; do
+for name in check no-append fail-on-regression fail-on-open; do
   var=${name//-/_}
   is_bool "${!var}" || bad "$name" "'${!var}' is not true or false"
 done
 if [ "$check" != true ]; then
-  for name in no-append fail-on-regression; do
+  for name in no-append fail-on-regression fail-on-open; do
     var=${name//-/_}
     [ "${!var}" != true ] || bad "$name" "needs check: true"
   done
@@ -67,6 +73,7 @@ for name in window min-history; do
   [ -z "${!var}" ] || { is_count "${!var}" && [ "${!var}" -gt 0 ]; } || bad "$name" "'${!var}' is not a positive whole number"
 done
 [ -z "$timeout" ] || is_number "$timeout" || bad timeout "'$timeout' is not a number of seconds"
+[ -z "$commit_url" ] || [[ $commit_url == *"{id}"* ]] || bad commit-url "'$commit_url' has no {id} for the commit"
 [ -z "$max_bytes" ] || [[ $max_bytes =~ ^[0-9]+([.][0-9]+)?[[:space:]]*[A-Za-z]*$ ]] \
   || bad max-bytes "'$max_bytes' is not a size such as 20MB"
 if [ "$install" = none ] && ! command -v run-benchmarks >/dev/null; then
@@ -139,6 +146,8 @@ if [ "$check" = true ]; then
   args+=(--check --report-json "$report_json")
   [ "$no_append" != true ] || args+=(--no-append)
   [ "$fail_on_regression" != true ] || args+=(--fail-on-regression)
+  [ "$fail_on_open" != true ] || args+=(--fail-on-open)
+  [ -z "$commit_url" ] || args+=(--commit-url "$commit_url")
   [ "$confirm" = 0 ] || args+=(--confirm "$confirm")
   [ -z "$baseline_branch" ] || args+=(--baseline-branch "$baseline_branch")
   [ -z "$stat" ] || args+=(--stat "$stat")

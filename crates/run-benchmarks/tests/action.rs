@@ -47,7 +47,9 @@ impl Runner {
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_STEP_SUMMARY", self.path("summary.md"))
             .env("GITHUB_OUTPUT", self.path("output"))
-            .env("RUNNER_TEMP", self.path("temp"));
+            .env("RUNNER_TEMP", self.path("temp"))
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", "helmholtz-analytics/heat");
         for (name, value) in inputs {
             command.env(
                 format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
@@ -99,6 +101,14 @@ fn every_bad_input_is_named_before_anything_is_installed_or_run() {
         (
             &[("check", "false"), ("threshold", "5")],
             "input 'threshold': is a gate option: it needs check: true",
+        ),
+        (
+            &[("check", "false"), ("fail-on-open", "true")],
+            "input 'fail-on-open': needs check: true",
+        ),
+        (
+            &[("commit-url", "https://example.org/commit/")],
+            "input 'commit-url': 'https://example.org/commit/' has no {id} for the commit",
         ),
         (
             &[("stat", "avg")],
@@ -232,7 +242,9 @@ fn main_publishes_then_a_pull_request_is_judged_against_it_and_changes_nothing()
     assert!(
         stderr(&output).contains("--check --report-json")
             && stderr(&output).contains("--no-append --fail-on-regression")
-            && stderr(&output).contains("--baseline-branch main"),
+            && stderr(&output).contains("--baseline-branch main")
+            && stderr(&output)
+                .contains("--commit-url https://github.com/helmholtz-analytics/heat/commit/{id}"),
         "{}",
         stderr(&output)
     );
