@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{history, pytest, root, stderr, succeed, write};
+use common::{git, history, pytest, root, stderr, write};
 
 /// Keeps the suites fast: a few short rounds per benchmark.
 const FAST: [&str; 4] = [
@@ -260,11 +260,6 @@ fn usage_errors_exit_2() {
 }
 
 // --- publishing -----------------------------------------------------------------------------
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = succeed(Command::new("git").args(args).current_dir(dir));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A bare remote and `clones` clones of it, in `dir`.
 fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
@@ -529,7 +524,8 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(gate_verdicts(&gate)[0].0, "regression");
     assert!(
-        stderr(&output).contains("run-benchmarks: 1 new regression(s) confirmed, 0 open from earlier runs"),
+        stderr(&output)
+            .contains("run-benchmarks: 1 new regression(s) confirmed, 0 open from earlier runs"),
         "{}",
         stderr(&output)
     );
@@ -616,7 +612,15 @@ impl Project {
         git(&self.root, &["add", "-A"]);
         git(
             &self.root,
-            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                message,
+            ],
         );
         self.commits += 1;
         git(&self.root, &["rev-parse", "HEAD"]).trim().to_owned()
@@ -697,7 +701,11 @@ fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_onc
     assert_eq!(found["benchmarks"][0]["verdict"], "unchanged", "{found}");
     assert_eq!(found["open"][0]["range"]["from"]["id"], last_fast.as_str());
     assert_eq!(found["open"][0]["range"]["to"]["id"], detected_at.as_str());
-    assert!(stderr(&output).contains("open regressions"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("open regressions"),
+        "{}",
+        stderr(&output)
+    );
     project.touch();
     let (output, _) = project.check(&pytest, &results, &["--fail-on-open"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
