@@ -812,6 +812,69 @@ mod tests {
         }
     }
 
+    /// The units `run-benchmarks ARGS` would measure in the range of commits `bbbb` and `cccc`,
+    /// given a history with flagged and unflagged entries: (procs, node ids) each.
+    fn units_for(args: &[&str]) -> Vec<(Option<u32>, Vec<String>)> {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("kmeans");
+        std::fs::create_dir_all(&suite).unwrap();
+        std::fs::write(suite.join("test_k.py"), "").unwrap();
+        let history = dir.path().join("results/data/kmeans");
+        std::fs::create_dir_all(&history).unwrap();
+        let fit = "benchmarks/kmeans/test_k.py::test_fit[8]";
+        let step = |from: &str, to: &str| {
+            format!(
+                r#""range": {{"from": {{"id": "{from}", "datetime": null}}, "to": {{"id": "{to}"}}}}"#
+            )
+        };
+        let entries = [
+            // Flagged in the range at 4 processes, and still flagged (open) in a later run.
+            format!(r#"{{"fullname": "{fit}", "procs": 4, "stats": {{"median": 0.5}}, "gate": {{"verdict": "regression", "change": 0.4, {}}}}}"#, step("aaaa", "cccc")),
+            format!(r#"{{"fullname": "{fit}", "procs": 4, "stats": {{"median": 0.5}}, "gate": {{"verdict": "regression", "change": 0.4, {}}}}}"#, step("aaaa", "cccc")),
+            format!(r#"{{"fullname": "{fit}", "procs": 1, "stats": {{"median": 1.0}}, "gate": {{"verdict": "unchanged", "change": 0.01}}}}"#),
+            // No range: its own commit is in the range.
+            r#"{"fullname": "test_k.py::test_predict", "procs": 2, "stats": {"median": 0.1}, "commit_info": {"id": "bbbb"}, "gate": {"verdict": "regression"}}"#.to_string(),
+            // A regression before the range, and an entry the gate never saw.
+            format!(r#"{{"fullname": "test_k.py::test_old", "stats": {{}}, "gate": {{"verdict": "regression", {}}}}}"#, step("0000", "aaaa")),
+            r#"{"fullname": "test_k.py::test_new", "stats": {"median": NaN}}"#.to_string(),
+        ];
+        std::fs::write(
+            history.join("aggregate.json"),
+            format!("[{}]", entries.join(",\n")),
+        )
+        .unwrap();
+        let mut words = vec!["run-benchmarks", "-d", dir.path().to_str().unwrap()];
+        words.extend(args);
+        let cli = crate::cli::Cli::parse_from(words);
+        let config = cli.config().unwrap();
+        let bisect = cli.bisection().unwrap().unwrap();
+        let suites = select_suites(&config).unwrap();
+        let range: HashSet<&str> = ["bbbb", "cccc"].into();
+        let (units, _) = choose(&config, &bisect, &suites, &range).unwrap();
+        units.into_iter().map(|u| (u.procs, u.select)).collect()
+    }
+
+    #[test]
+    fn the_flagged_benchmarks_run_at_their_own_process_counts() {
+        let fit = "test_k.py::test_fit[8]".to_string();
+        let predict = "test_k.py::test_predict".to_string();
+        let launcher = ["--launcher", "mpirun -n {procs}", "--procs", "1,2"];
+        let bisect = ["--bisect", "aaaa..cccc"];
+        assert_eq!(
+            units_for(&[&launcher[..], &bisect].concat()),
+            [
+                (Some(4), vec![fit.clone()]),
+                (Some(2), vec![predict.clone()])
+            ]
+        );
+        assert_eq!(units_for(&bisect), [(None, vec![fit, predict])]);
+        // Chosen with -k: every process count of --procs.
+        let chosen = units_for(&[&launcher[..], &bisect, &["-k", "fit"]].concat());
+        let k = vec!["-k".to_string(), "fit".to_string()];
+        assert_eq!(chosen, [(Some(1), k.clone()), (Some(2), k)]);
+    }
+
     #[test]
     fn ranges_need_both_ends() {
         assert_eq!(
