@@ -74,6 +74,14 @@ pub enum BisectError {
         /// What went wrong, and where its output is.
         error: String,
     },
+    /// No benchmark gave a value at both ends, so there are no levels to compare.
+    #[error("no benchmark gave a value at both FROM and TO (at FROM: {from}; at TO: {to}); check the selection (-k, --suite) and that the benchmarks run with FROM's code")]
+    NoCommonBenchmark {
+        /// Those measured at FROM.
+        from: String,
+        /// Those measured at TO.
+        to: String,
+    },
 }
 
 /// One benchmark measured: which suite and process count ran it.
@@ -672,6 +680,20 @@ impl Search<'_> {
                 Some(Step::judge(key.clone(), f.clone(), t.clone(), threshold))
             })
             .collect();
+        if steps.is_empty() {
+            let names = |all: &BTreeMap<BenchmarkKey, Vec<f64>>| {
+                let names: Vec<String> = all.keys().map(ToString::to_string).collect();
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            };
+            return Err(BisectError::NoCommonBenchmark {
+                from: names(&from),
+                to: names(&to),
+            });
+        }
         let medians = |all: &BTreeMap<BenchmarkKey, Vec<f64>>| {
             all.iter()
                 .map(|(k, v)| (k.clone(), median(v)))
