@@ -448,8 +448,8 @@ fn a_remote_that_refuses_every_push_keeps_the_reports_and_fails() {
 
 // --- the gate -------------------------------------------------------------------------------
 
-/// A suite whose one benchmark sleeps 20 ms, or 40 ms while the file `mode` says `slow`; `spike`
-/// makes only the next pytest run slow.
+/// A suite whose one benchmark sleeps 50 ms, or 150 ms while the file `mode` says `slow`; `spike`
+/// makes only the next pytest run slow. Steps this large stay clear of a busy machine's noise.
 fn controlled_suite(dir: &Path) -> PathBuf {
     let suites = dir.join("suites");
     let mode = dir.join("mode");
@@ -459,7 +459,7 @@ fn controlled_suite(dir: &Path) -> PathBuf {
         &format!(
             "import time\n\nMODE = {mode:?}\n\ndef test_sleep(benchmark):\n    mode = open(MODE).read().strip()\n    \
              if mode == 'spike':\n        open(MODE, 'w').write('normal')\n    \
-             delay = 0.04 if mode in ('spike', 'slow') else 0.02\n    \
+             delay = 0.15 if mode in ('spike', 'slow') else 0.05\n    \
              benchmark.pedantic(time.sleep, args=(delay,), rounds=3, iterations=1)\n",
             mode = mode.to_str().unwrap()
         ),
@@ -496,6 +496,8 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
         "--quiet",
         "--check",
         "--no-append",
+        "--threshold",
+        "50",
         "--fail-on-regression",
         "--report-json",
         gate.to_str().unwrap(),
