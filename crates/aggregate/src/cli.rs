@@ -102,13 +102,17 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let loaded = load_reports(&cli.reports, &options)?;
-    let mut regressions = 0;
+    let mut loaded = load_reports(&cli.reports, &options)?;
+    let mut failing = None;
     if cli.gate.check {
         let gate = cli.gate.options()?;
         let report = bench_gate::check(&cli.history, &loaded.entries, &gate)?;
         cli.gate.emit(&report, "Benchmark gate", stdout, stderr)?;
-        regressions = report.regressions();
+        report.record_in(&mut loaded.entries);
+        failing = cli
+            .gate
+            .fails(&report)
+            .then(|| (report.regressions(), report.open.len()));
     }
     if cli.gate.no_append {
         for warning in &loaded.warnings {
@@ -123,8 +127,11 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
             let _ = writeln!(stderr, "aggregate: {}", summary.line());
         }
     }
-    if regressions > 0 && cli.gate.fail_on_regression {
-        let _ = writeln!(stderr, "aggregate: {regressions} regression(s) confirmed");
+    if let Some((new, open)) = failing {
+        let _ = writeln!(
+            stderr,
+            "aggregate: {new} new regression(s) confirmed, {open} open from earlier runs"
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::GateError;
 use crate::options::{GateOptions, Statistic};
-use crate::render::write_text;
+use crate::render::{write_text, Links};
 use crate::thresholds::Thresholds;
 use crate::verdicts::CheckReport;
 
@@ -21,9 +21,19 @@ pub struct GateArgs {
     #[arg(long, requires = "check")]
     pub no_append: bool,
 
-    /// With --check, exit 1 when any regression is confirmed.
+    /// With --check, exit 1 when this run confirms a new regression.
     #[arg(long, requires = "check")]
     pub fail_on_regression: bool,
+
+    /// With --check, exit 1 while any regression is open: new in this run, or found earlier and
+    /// not recovered since.
+    #[arg(long, requires = "check")]
+    pub fail_on_open: bool,
+
+    /// Link commits in the Markdown: a URL with {id}, e.g.
+    /// `https://github.com/ORG/REPO/commit/{id}` (which also gives compare links).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub commit_url: Option<String>,
 
     /// The branch whose runs form the baseline [default: the run's own, then main, then master].
     #[arg(long, value_name = "BRANCH")]
@@ -61,6 +71,9 @@ pub struct GateArgs {
 impl GateArgs {
     /// The options these arguments ask for.
     pub fn options(&self) -> Result<GateOptions, GateError> {
+        if let Some(template) = self.commit_url.as_ref().filter(|t| !t.contains("{id}")) {
+            return Err(GateError::CommitUrl(template.clone()));
+        }
         let thresholds = match &self.thresholds {
             Some(path) => Thresholds::load(path)?,
             None => Thresholds::default(),
@@ -75,6 +88,13 @@ impl GateArgs {
         })
     }
 
+    /// Whether `report` fails the run: a new regression with `--fail-on-regression`, any open
+    /// one (new or earlier) with `--fail-on-open`.
+    pub fn fails(&self, report: &CheckReport) -> bool {
+        let new = report.regressions() > 0;
+        (self.fail_on_regression && new) || (self.fail_on_open && (new || !report.open.is_empty()))
+    }
+
     /// Shows `report`: the table on `stderr`, the Markdown and JSON files, and GitHub's summary
     /// and annotations (on `stdout`) when running in GitHub Actions.
     pub fn emit(
@@ -85,7 +105,10 @@ impl GateArgs {
         stderr: &mut dyn std::io::Write,
     ) -> Result<(), GateError> {
         let _ = write!(stderr, "{}", report.table());
-        let markdown = report.markdown(title);
+        let links = Links {
+            commit_url: self.commit_url.clone(),
+        };
+        let markdown = report.markdown(title, &links);
         if let Some(path) = &self.markdown {
             write_text(path, &markdown, false)?;
         }
@@ -96,7 +119,11 @@ impl GateArgs {
             write_text(path, &report.json(), false)?;
         }
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-            let _ = write!(stdout, "{}", report.annotations(self.fail_on_regression));
+            let _ = write!(
+                stdout,
+                "{}",
+                report.annotations(self.fail_on_regression || self.fail_on_open)
+            );
         }
         Ok(())
     }

@@ -16,6 +16,11 @@ pub enum GateError {
         /// What is wrong.
         message: String,
     },
+    /// `--commit-url` without `{id}`.
+    #[error(
+        "--commit-url {0:?} has no {{id}}; write e.g. https://github.com/ORG/REPO/commit/{{id}}"
+    )]
+    CommitUrl(String),
     /// A report file could not be written.
     #[error("cannot write {}: {source}", .path.display())]
     Write {

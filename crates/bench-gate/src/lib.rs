@@ -24,4 +24,4 @@ pub use error::GateError;
 pub use options::{GateOptions, Statistic};
 pub use stats::Verdict;
 pub use thresholds::Thresholds;
-pub use verdicts::{check, CheckReport, Judgement};
+pub use verdicts::{check, CheckReport, Judgement, OpenRegression};

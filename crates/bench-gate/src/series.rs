@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bench_model::{archive, history, HistoryEntry, MachineId, StoredEntry};
+use bench_model::{archive, history, GateRecord, HistoryEntry, MachineId, RunRef, StoredEntry};
 
 use crate::error::GateError;
 use crate::options::{GateOptions, Statistic};
@@ -13,8 +13,28 @@ use crate::options::{GateOptions, Statistic};
 /// processes). Runs on different machines or process counts are never compared.
 pub type SeriesKey = (String, String);
 
-/// One past run of a series: the branch it was measured on and its value (seconds).
-pub type PastRun = (Option<String>, f64);
+/// One past run of a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRun {
+    /// The branch it was measured on.
+    pub branch: Option<String>,
+    /// Its value of the statistic compared, seconds.
+    pub value: f64,
+    /// Its commit and time, for the ranges of steps.
+    pub run: RunRef,
+    /// What the gate said of it, when it was judged.
+    pub gate: Option<GateRecord>,
+}
+
+/// The past runs of the series a check asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Past {
+    /// Each series' runs, oldest first.
+    pub runs: PastRuns,
+    /// Series that took the original script's entries (no machine recorded) as their own, and
+    /// how many.
+    pub adopted: BTreeMap<SeriesKey, usize>,
+}
 
 /// Every series' past runs, oldest first.
 pub type PastRuns = BTreeMap<SeriesKey, Vec<PastRun>>;
@@ -48,6 +68,18 @@ pub fn value_of(entry: &HistoryEntry, stat: Statistic) -> f64 {
     }
 }
 
+/// A new entry as a range names it.
+pub fn run_of(entry: &HistoryEntry) -> RunRef {
+    RunRef {
+        id: entry
+            .commit_info
+            .as_ref()
+            .and_then(|c| c.id())
+            .map(str::to_owned),
+        datetime: entry.datetime.clone(),
+    }
+}
+
 fn stored_value(entry: &StoredEntry, stat: Statistic) -> Option<f64> {
     match stat {
         Statistic::Min => entry.stats.min,
@@ -62,8 +94,13 @@ fn runs_of(entries: Vec<StoredEntry>, stat: Statistic) -> PastRuns {
     for entry in entries {
         if let Some(value) = stored_value(&entry, stat) {
             let key = series_key(&entry.fullname, entry.machine.as_ref(), entry.procs);
-            let branch = entry.commit_info.and_then(|c| c.branch);
-            past.entry(key).or_default().push((branch, value));
+            let run = PastRun {
+                run: entry.run_ref(),
+                branch: entry.commit_info.and_then(|c| c.branch),
+                value,
+                gate: entry.gate,
+            };
+            past.entry(key).or_default().push(run);
         }
     }
     past
@@ -72,12 +109,14 @@ fn runs_of(entries: Vec<StoredEntry>, stat: Statistic) -> PastRuns {
 /// The past runs of the `wanted` series in the history at `path` (which may not exist yet).
 ///
 /// A bounded history keeps older runs in its archive: they are read back, newest chunk first,
-/// while a wanted series has fewer runs than the window needs.
+/// while a wanted series has fewer runs than the window needs. Entries of the original script
+/// (no machine recorded) count as a wanted series' own when no other machine ran its benchmark:
+/// a history continued from the original script is judged at once.
 pub fn past_runs(
     path: &Path,
     wanted: &[SeriesKey],
     options: &GateOptions,
-) -> Result<PastRuns, GateError> {
+) -> Result<Past, GateError> {
     let read = |path: &Path| -> Result<PastRuns, GateError> {
         let entries = history::read_stored(path)?.map(|h| h.entries);
         Ok(runs_of(entries.unwrap_or_default(), options.stat))
@@ -96,17 +135,39 @@ pub fn past_runs(
             past.insert(key, runs);
         }
     }
-    Ok(past)
+    let mut adopted = BTreeMap::new();
+    for (fullname, machine) in wanted {
+        let legacy = (fullname.clone(), String::new());
+        let identities = past
+            .range((fullname.clone(), String::new())..)
+            .take_while(|((f, _), _)| f == fullname)
+            .filter(|((_, m), _)| m != machine && !m.is_empty())
+            .count();
+        // A run under a launcher (` xN`) is never the original script's.
+        if machine.is_empty() || machine.starts_with(' ') || identities > 0 {
+            continue;
+        }
+        if let Some(mut runs) = past.remove(&legacy) {
+            adopted.insert((fullname.clone(), machine.clone()), runs.len());
+            let key = (fullname.clone(), machine.clone());
+            runs.extend(past.remove(&key).unwrap_or_default());
+            past.insert(key, runs);
+        }
+    }
+    Ok(Past {
+        runs: past,
+        adopted,
+    })
 }
 
-/// The baseline runs: the last `window` runs on the first candidate branch with enough of them
+/// The runs the baseline comes from: every run on the first candidate branch with enough of them
 /// (`--baseline-branch`, or the run's own branch, then main, then master), or failing that the
-/// candidate with the most.
-pub fn baseline(
-    runs: &[PastRun],
+/// candidate with the most; the gate judges against the last `window` of them.
+pub fn baseline<'a>(
+    runs: &'a [PastRun],
     own: Option<&str>,
     options: &GateOptions,
-) -> (Option<String>, Vec<f64>) {
+) -> (Option<String>, Vec<&'a PastRun>) {
     let candidates: Vec<String> = match &options.baseline_branch {
         Some(branch) => vec![branch.clone()],
         None => own
@@ -115,15 +176,12 @@ pub fn baseline(
             .chain(["main".into(), "master".into()])
             .collect(),
     };
-    let on = |branch: &str| -> Vec<f64> {
-        let values: Vec<f64> = runs
-            .iter()
-            .filter(|(b, _)| b.as_deref() == Some(branch))
-            .map(|(_, v)| *v)
-            .collect();
-        values[values.len().saturating_sub(options.window)..].to_vec()
+    let on = |branch: &str| -> Vec<&PastRun> {
+        runs.iter()
+            .filter(|r| r.branch.as_deref() == Some(branch))
+            .collect()
     };
-    let mut fallback: Option<(String, Vec<f64>)> = None;
+    let mut fallback: Option<(String, Vec<&PastRun>)> = None;
     for branch in &candidates {
         let values = on(branch);
         if values.len() >= options.min_history {

@@ -38,6 +38,45 @@ pub struct HistoryEntry {
     /// Which machine ran it. Absent in entries of the original script.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<MachineId>,
+    /// What the regression gate said of this run, when it was judged before being recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
+}
+
+/// What the regression gate said of an entry's run, kept with the entry so that plots can mark
+/// flagged runs and later checks know which regressions are still open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// `regression`, `improvement`, `recovered`, `unchanged` or `insufficient_history`.
+    pub verdict: String,
+    /// The value against the baseline, `value / baseline - 1` (+0.25: 25% slower).
+    #[serde(default)]
+    pub change: Option<f64>,
+    /// The baseline, seconds.
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    /// For a step (regression, improvement, recovered): the runs on either side of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<CommitRange>,
+}
+
+/// Where a step in a series happened: `from` is the newest run on the level before it, `to` the
+/// first run on the new level. The commits in between (`from..to`) are the suspects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRange {
+    /// The newest run before the step.
+    pub from: RunRef,
+    /// The first run after it.
+    pub to: RunRef,
+}
+
+/// A run as a range names it: its commit and when it ran (either may be unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRef {
+    /// The commit id.
+    pub id: Option<String>,
+    /// When the run ended (or, for entries of the original script, the commit's time).
+    pub datetime: Option<String>,
 }
 
 impl HistoryEntry {
@@ -60,6 +99,7 @@ impl HistoryEntry {
                     commit_info: report.commit_info.clone(),
                     datetime: report.datetime.clone(),
                     machine: machine.clone(),
+                    gate: None,
                 }
             })
             .collect()
@@ -207,6 +247,9 @@ pub struct StoredEntry {
     pub procs: Option<u64>,
     /// Its timings, seconds per iteration.
     pub stats: StoredStats,
+    /// What the gate said of it, when it was judged.
+    #[serde(default)]
+    pub gate: Option<GateRecord>,
 }
 
 /// What a stored entry's `commit_info` says (`null` where unknown).
@@ -266,6 +309,14 @@ impl StoredEntry {
         self.date()
             .map(|d| &d[..d.len().min(4)])
             .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    /// The run as a range names it.
+    pub fn run_ref(&self) -> RunRef {
+        RunRef {
+            id: self.commit_info.as_ref().and_then(|c| c.id.clone()),
+            datetime: self.date().map(str::to_owned),
+        }
     }
 
     /// The branch its commit was on.

@@ -1,6 +1,7 @@
 //! The whole pipeline behind `run-benchmarks`: run every suite with pytest, append each suite's
 //! benchmarks to its history, rebuild the GPE lists, and publish to a data repository.
 
+pub mod bisect;
 pub mod cli;
 pub mod confirm;
 pub mod mpi;
@@ -10,6 +11,7 @@ pub mod publish;
 pub mod pytest;
 mod results;
 pub mod suite;
+pub mod worktree;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -147,14 +149,12 @@ pub struct Published {
 }
 
 impl RunSummary {
-    /// 0 every suite recorded, 1 some suite failed (or, with `fail_on_regression`, a regression
-    /// was confirmed), 2 our own error.
-    pub fn exit_code(&self, fail_on_regression: bool) -> u8 {
+    /// 0 every suite recorded, 1 some suite failed (or `gate_fails`: the gate's findings fail
+    /// the run as asked), 2 our own error.
+    pub fn exit_code(&self, gate_fails: bool) -> u8 {
         if self.suites.iter().any(|s| s.outcome.is_error()) {
             2
-        } else if !self.suites.iter().all(|s| s.outcome.is_success())
-            || (fail_on_regression && self.gate().regressions() > 0)
-        {
+        } else if !self.suites.iter().all(|s| s.outcome.is_success()) || gate_fails {
             1
         } else {
             0
@@ -239,7 +239,7 @@ pub fn run_suite(
         check: None,
         notes: Vec::new(),
     };
-    let (code, loaded) = match reading {
+    let (code, mut loaded) = match reading {
         Reading::Done(outcome) => {
             run.outcome = outcome;
             return run;
@@ -256,7 +256,10 @@ pub fn run_suite(
         };
         let history = results.history(&suite.name);
         match confirm::judge(&history, &loaded.entries, gate, &suite.path, rerun) {
-            Ok(verdicts) => run.check = Some(verdicts),
+            Ok(verdicts) => {
+                verdicts.record_in(&mut loaded.entries);
+                run.check = Some(verdicts);
+            }
             Err(error) => {
                 run.outcome = Outcome::WriteError {
                     error: error.to_string(),
@@ -299,7 +302,7 @@ pub fn run_suite(
 
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
 /// or under the launcher with `procs` ranks whose reports are merged into one.
-fn execute(
+pub(crate) fn execute(
     config: &Config,
     suite: &Suite,
     procs: Option<u32>,
@@ -310,7 +313,13 @@ fn execute(
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
     let Some(procs) = procs else {
-        let execution = pytest::run(&launch.single(report), &suite.path, launch.timeout, log);
+        let execution = pytest::run(
+            &launch.single(report),
+            &suite.path,
+            &launch.env,
+            launch.timeout,
+            log,
+        );
         return (
             read_ending(config, report, execution.ending),
             execution.elapsed,
@@ -328,7 +337,7 @@ fn execute(
         );
     }
     let words = launch.ranks(procs, &wrapper, &ranks_folder);
-    let execution = pytest::run(&words, &suite.path, launch.timeout, log);
+    let execution = pytest::run(&words, &suite.path, &launch.env, launch.timeout, log);
     let reading = match execution.ending {
         pytest::Ending::NotStarted(error) => Reading::Done(Outcome::NotStarted {
             command: launch
@@ -474,7 +483,11 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let gate = run.check.as_ref().map_or(String::new(), |c| {
-            format!("; gate: {} regression(s)", c.regressions())
+            format!(
+                "; gate: {} regression(s), {} open from earlier runs",
+                c.regressions(),
+                c.open.len()
+            )
         });
         let _ = writeln!(
             progress,

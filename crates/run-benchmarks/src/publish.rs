@@ -595,7 +595,7 @@ fn rev_parse(repo: &Path, name: &str) -> Result<String, GitError> {
 }
 
 /// Runs `git ARGS` in `repo`; its stdout, or its last words as the error.
-fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
+pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
     let command = args
         .iter()
         .find(|a| !a.starts_with('-') && !a.contains('='))
