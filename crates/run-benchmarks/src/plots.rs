@@ -6,6 +6,7 @@ use std::path::Path;
 /// Every shipped plot: file name and JSONata text.
 pub const SHIPPED: &[(&str, &str)] = &[
     ("trend.jsonata", include_str!("../plots/trend.jsonata")),
+    ("change.jsonata", include_str!("../plots/change.jsonata")),
     (
         "latest-run.jsonata",
         include_str!("../plots/latest-run.jsonata"),
@@ -15,8 +16,8 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../plots/compare-branches.jsonata"),
     ),
     (
-        "box-plot.jsonata",
-        include_str!("../plots/box-plot.jsonata"),
+        "min-median-max.jsonata",
+        include_str!("../plots/min-median-max.jsonata"),
     ),
     ("scaling.jsonata", include_str!("../plots/scaling.jsonata")),
 ];

@@ -94,6 +94,17 @@ pub fn render_plots(
     (cases, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
+/// Runs `command`, failing the test with its stderr unless it succeeds.
+pub fn succeed(command: &mut Command) -> std::process::Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// Writes `text` to `path`, creating its folder.
 pub fn write(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
