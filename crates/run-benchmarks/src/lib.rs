@@ -15,8 +15,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aggregate::AppendOptions;
-use bench_model::{Error as ModelError, Report};
+use aggregate::{AppendOptions, Loaded};
+use bench_gate::CheckReport;
+use bench_model::Error as ModelError;
 
 pub use outcome::{Outcome, SuiteRun};
 pub use publish::{DataRepo, GitError};
@@ -51,7 +52,7 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Gate {
     /// How to judge.
-    pub options: aggregate::check::GateOptions,
+    pub options: bench_gate::GateOptions,
     /// Judge only: record nothing.
     pub no_append: bool,
     /// Re-run suspected regressions this many times and judge on the reruns.
@@ -136,14 +137,12 @@ pub struct Published {
 }
 
 impl RunSummary {
-    /// 0 every suite recorded, 1 some suite failed (or, with `fail_on_regression`, a regression
-    /// was confirmed), 2 our own error.
-    pub fn exit_code(&self, fail_on_regression: bool) -> u8 {
+    /// 0 every suite recorded, 1 some suite failed (or `gate_fails`: the gate's findings fail
+    /// the run as asked), 2 our own error.
+    pub fn exit_code(&self, gate_fails: bool) -> u8 {
         if self.suites.iter().any(|s| s.outcome.is_error()) {
             2
-        } else if !self.suites.iter().all(|s| s.outcome.is_success())
-            || (fail_on_regression && self.gate().regressions() > 0)
-        {
+        } else if !self.suites.iter().all(|s| s.outcome.is_success()) || gate_fails {
             1
         } else {
             0
@@ -151,8 +150,8 @@ impl RunSummary {
     }
 
     /// Every suite's verdicts in one report.
-    pub fn gate(&self) -> aggregate::check::CheckReport {
-        let mut all = aggregate::check::CheckReport::default();
+    pub fn gate(&self) -> CheckReport {
+        let mut all = CheckReport::default();
         for check in self.suites.iter().filter_map(|s| s.check.clone()) {
             all.extend(check);
         }
@@ -211,36 +210,76 @@ pub fn run_suite(
         let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
     }
     let (reading, elapsed) = execute(config, suite, procs, &[], &report, log.as_deref());
-    let mut check = None;
-    let outcome = match reading {
-        Reading::Done(outcome) => outcome,
-        Reading::Valid { code } => {
-            let judged = config.gate.as_ref().map(|gate| {
-                judge_suite(config, gate, results, suite, procs, &report, log.as_deref())
-            });
-            match judged {
-                Some(Err(error)) => Outcome::WriteError { error },
-                Some(Ok(report)) if config.gate.as_ref().is_some_and(|g| g.no_append) => {
-                    let benchmarks = report.benchmarks.len();
-                    check = Some(report);
-                    Outcome::Judged { benchmarks }
-                }
-                judged => {
-                    check = judged.and_then(Result::ok);
-                    record(config, results, suite, &report, code)
-                }
-            }
-        }
-    };
-    let kept = (outcome.recorded() > 0).then_some(report);
-    SuiteRun {
+    let mut run = SuiteRun {
         suite: suite.clone(),
         procs,
-        outcome,
+        outcome: Outcome::NoBenchmarks {
+            reason: String::new(),
+        },
         elapsed,
-        report: kept,
-        check,
+        recorded: Loaded::default(),
+        check: None,
+        notes: Vec::new(),
+    };
+    let (code, mut loaded) = match reading {
+        Reading::Done(outcome) => {
+            run.outcome = outcome;
+            return run;
+        }
+        Reading::Valid { code, loaded } => (code, loaded),
+    };
+    if let Some(gate) = &config.gate {
+        let rerun = |node_ids: &[String], attempt: usize| {
+            let rerun = report.with_extension(format!("confirm-{attempt}.json"));
+            match execute(config, suite, procs, node_ids, &rerun, log.as_deref()).0 {
+                Reading::Valid { loaded, .. } => Some(loaded.entries),
+                Reading::Done(_) => None,
+            }
+        };
+        let history = results.history(&suite.name);
+        match confirm::judge(&history, &loaded.entries, gate, &suite.path, rerun) {
+            Ok(verdicts) => {
+                verdicts.record_in(&mut loaded.entries);
+                run.check = Some(verdicts);
+            }
+            Err(error) => {
+                run.outcome = Outcome::WriteError {
+                    error: error.to_string(),
+                };
+                return run;
+            }
+        }
+        if gate.no_append {
+            run.outcome = Outcome::Judged {
+                benchmarks: loaded.entries.len(),
+            };
+            run.notes = loaded.warnings.iter().map(ToString::to_string).collect();
+            return run;
+        }
     }
+    match results.record(&suite.name, &loaded, &config.append) {
+        Ok(summary) => {
+            run.notes = summary.notes();
+            run.outcome = if code == Some(0) {
+                Outcome::Recorded {
+                    benchmarks: summary.benchmarks,
+                    appended: summary.outcome.appended,
+                }
+            } else {
+                Outcome::PytestFailed {
+                    code,
+                    benchmarks: summary.benchmarks,
+                }
+            };
+            run.recorded = loaded;
+        }
+        Err(error) => {
+            run.outcome = Outcome::WriteError {
+                error: error.to_string(),
+            }
+        }
+    }
+    run
 }
 
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
@@ -287,7 +326,10 @@ fn execute(
         pytest::Ending::TimedOut => Reading::Done(Outcome::TimedOut {
             after: launch.timeout.unwrap_or(Duration::ZERO),
         }),
-        pytest::Ending::Exited(_) => mpi::merge_rank_reports(&ranks_folder, procs, report),
+        pytest::Ending::Exited(_) => match mpi::merge_rank_reports(&ranks_folder, procs, report) {
+            Ok(()) => read_report(config, report, Some(0)),
+            Err(outcome) => Reading::Done(outcome),
+        },
     };
     (reading, execution.elapsed)
 }
@@ -308,8 +350,8 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks; pytest exited with `code`.
-    Valid { code: Option<i32> },
+    /// A report with benchmarks, read into entries; pytest exited with `code`.
+    Valid { code: Option<i32>, loaded: Loaded },
 }
 
 fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Reading {
@@ -327,6 +369,11 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
         }
         pytest::Ending::Exited(status) => status.code(),
     };
+    read_report(config, report, code)
+}
+
+/// Reads the report pytest (exit `code`) left at `report`.
+fn read_report(config: &Config, report: &Path, code: Option<i32>) -> Reading {
     let nothing_ran = code == Some(0) || code == Some(NO_TESTS_COLLECTED);
     if !report.exists() {
         return Reading::Done(match code {
@@ -342,9 +389,14 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
             },
         });
     }
-    // Check the report before touching the history, to tell "nothing ran" from "corrupt".
-    match Report::read(report) {
-        Ok(_) => Reading::Valid { code },
+    // The report is read here, once: to tell "nothing ran" from "corrupt" before any history is
+    // touched, and into the entries that are judged, recorded and published.
+    let options = AppendOptions {
+        keep_data: config.append.keep_data,
+        bound: Default::default(),
+    };
+    match aggregate::load_reports(&[report.to_path_buf()], &options) {
+        Ok(loaded) => Reading::Valid { code, loaded },
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) if nothing_ran => {
             Reading::Done(Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote an empty report".into(),
@@ -360,98 +412,6 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
             error: other.to_string(),
         }),
     }
-}
-
-fn record(
-    config: &Config,
-    results: &Results,
-    suite: &Suite,
-    report: &Path,
-    code: Option<i32>,
-) -> Outcome {
-    match results.record(&suite.name, report, &config.append) {
-        Ok(summary) if code == Some(0) => Outcome::Recorded {
-            benchmarks: summary.benchmarks,
-            appended: summary.outcome.appended,
-        },
-        Ok(summary) => Outcome::PytestFailed {
-            code,
-            benchmarks: summary.benchmarks,
-        },
-        Err(error) => Outcome::WriteError {
-            error: error.to_string(),
-        },
-    }
-}
-
-/// Judges a suite's report against its history; with `--confirm N`, re-runs the suspected
-/// benchmarks N times and judges them on the median of the run and its reruns.
-fn judge_suite(
-    config: &Config,
-    gate: &Gate,
-    results: &Results,
-    suite: &Suite,
-    procs: Option<u32>,
-    report: &Path,
-    log: Option<&Path>,
-) -> Result<aggregate::check::CheckReport, String> {
-    let history = results.history(&suite.name);
-    let options = AppendOptions {
-        keep_data: false,
-        bound: Default::default(),
-    };
-    let (entries, _) =
-        aggregate::load_reports(&[report.to_path_buf()], &options).map_err(|e| e.to_string())?;
-    let mut verdicts =
-        aggregate::check::check(&history, &entries, &gate.options).map_err(|e| e.to_string())?;
-    let suspects: Vec<String> = verdicts
-        .benchmarks
-        .iter()
-        .filter(|j| j.verdict == aggregate::gate::Verdict::Regression)
-        .map(|j| j.fullname.clone())
-        .collect();
-    if gate.confirm == 0 || suspects.is_empty() {
-        return Ok(verdicts);
-    }
-    let node_ids: Vec<String> = suspects
-        .iter()
-        .map(|f| confirm::node_id(&suite.path, f))
-        .collect();
-    let mut all = entries
-        .into_iter()
-        .filter(|e| suspects.contains(&e.benchmark.fullname))
-        .collect::<Vec<_>>();
-    for attempt in 1..=gate.confirm {
-        let rerun = report.with_extension(format!("confirm-{attempt}.json"));
-        let (reading, _) = execute(config, suite, procs, &node_ids, &rerun, log);
-        if !matches!(reading, Reading::Valid { .. }) {
-            continue;
-        }
-        if let Ok((rerun_entries, _)) = aggregate::load_reports(&[rerun], &options) {
-            all.extend(
-                rerun_entries
-                    .into_iter()
-                    .filter(|e| suspects.contains(&e.benchmark.fullname)),
-            );
-        }
-    }
-    let confirmed =
-        aggregate::check::check(&history, &all, &gate.options).map_err(|e| e.to_string())?;
-    for judgement in &mut verdicts.benchmarks {
-        if let Some(again) = confirmed
-            .benchmarks
-            .iter()
-            .find(|j| j.fullname == judgement.fullname && j.machine == judgement.machine)
-        {
-            *judgement = again.clone();
-            let note = format!("judged on the run and {} rerun(s)", gate.confirm);
-            judgement.note = Some(match judgement.note.take() {
-                Some(n) => format!("{n}; {note}"),
-                None => note,
-            });
-        }
-    }
-    Ok(verdicts)
 }
 
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
@@ -496,7 +456,11 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let gate = run.check.as_ref().map_or(String::new(), |c| {
-            format!("; gate: {} regression(s)", c.regressions())
+            format!(
+                "; gate: {} regression(s), {} open from earlier runs",
+                c.regressions(),
+                c.open.len()
+            )
         });
         let _ = writeln!(
             progress,
@@ -504,6 +468,9 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             run.outcome.describe(),
             run.elapsed.as_secs_f64()
         );
+        for note in &run.notes {
+            let _ = writeln!(progress, "{step}: {note}");
+        }
         runs.push(run);
     }
     for warning in results.refresh()? {

@@ -7,11 +7,10 @@ use bench_model::Report;
 
 use crate::outcome::Outcome;
 use crate::pytest::rank_files;
-use crate::Reading;
 
 /// Reads the reports of ranks `0..procs` from `folder` and, when every rank succeeded, writes
-/// their merge to `report`.
-pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Reading {
+/// their merge to `report`; otherwise says which ranks failed.
+pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Outcome> {
     let mut failed = Vec::new();
     let mut reports = Vec::new();
     for rank in 0..procs {
@@ -31,7 +30,7 @@ pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Re
         }
     }
     if !failed.is_empty() {
-        return Reading::Done(Outcome::RanksFailed {
+        return Err(Outcome::RanksFailed {
             procs,
             ranks: failed,
         });
@@ -40,10 +39,7 @@ pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Re
     let written = bench_model::json::to_pretty_vec(&merged)
         .map_err(std::io::Error::other)
         .and_then(|text| std::fs::write(report, text));
-    match written {
-        Ok(()) => Reading::Valid { code: Some(0) },
-        Err(error) => Reading::Done(Outcome::WriteError {
-            error: format!("{}: {error}", report.display()),
-        }),
-    }
+    written.map_err(|error| Outcome::WriteError {
+        error: format!("{}: {error}", report.display()),
+    })
 }

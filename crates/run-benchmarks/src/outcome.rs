@@ -1,7 +1,7 @@
 //! What came of each suite, how it is told, and what it means for the exit code.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+
 use std::time::Duration;
 
 use crate::suite::Suite;
@@ -168,10 +168,13 @@ pub struct SuiteRun {
     pub outcome: Outcome,
     /// How long pytest ran.
     pub elapsed: Duration,
-    /// The report recorded from, kept to re-apply after a rejected push.
-    pub report: Option<PathBuf>,
+    /// The entries recorded in the suite's history (none when nothing was), kept to re-apply
+    /// them after a rejected push.
+    pub recorded: aggregate::Loaded,
     /// The gate's verdicts, with `--check`.
-    pub check: Option<aggregate::check::CheckReport>,
+    pub check: Option<bench_gate::CheckReport>,
+    /// What reading and recording found worth telling: warnings, a rotation into the archive.
+    pub notes: Vec<String>,
 }
 
 /// The end-of-run table: suite, outcome, benchmarks, time.

@@ -135,9 +135,9 @@ fn untidy_histories(python: &Path, results: &Path) {
                         .arg(folder.history(&name)),
                 );
             } else {
-                folder
-                    .record(&name, &report, &AppendOptions::default())
-                    .unwrap();
+                let options = AppendOptions::default();
+                let loaded = aggregate::load_reports(&[report], &options).unwrap();
+                folder.record(&name, &loaded, &options).unwrap();
             }
         }
     }
