@@ -87,10 +87,11 @@ function problemsOf(config) {
   for (const d of datasets) {
     const data = d.data ?? [];
     if (data.some(isPoint)) {
-      // Points placed by their label, {x, y}: each on a label of the axis, left to right, once.
+      // Points placed by their label, {x, y}: each on a label of the axis; a line goes left to
+      // right, once per label (marks without a line may share a label).
       const at = data.map((p) => labels.indexOf(p.x));
       if (at.some((i) => i < 0)) problems.push(`dataset "${d.label}" has a point off the labels: ${data[at.indexOf(-1)].x}`);
-      else if (at.some((i, k) => k > 0 && i <= at[k - 1])) problems.push(`dataset "${d.label}" goes back or repeats a label`);
+      else if (d.showLine !== false && at.some((i, k) => k > 0 && i <= at[k - 1])) problems.push(`dataset "${d.label}" goes back or repeats a label`);
     } else if (labels.length > 0 && data.length !== labels.length) {
       problems.push(`dataset "${d.label}" has ${data.length} values for ${labels.length} labels`);
     }

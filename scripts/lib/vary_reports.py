@@ -15,7 +15,7 @@ Usage: vary_reports.py OUT SHAPE...
   original  suites original-a (3 runs) and original-b (6 runs), for the original script
   mpi       suite mpi: 3 runs at 1, 2 and 4 processes; suite serial: 3 runs without MPI
   wide      suite wide: 50 runs of 30 benchmarks, a 30% step in one of them at run 40 that
-            the gate judged a regression, an improvement at run 45
+            the gate judged a regression, two improvements at run 45
   year:N    suite year: nightly runs of 30 benchmarks, N entries in all (plot benchmarks)
 """
 import copy
@@ -148,7 +148,10 @@ def shape(out, name):
                               "to": {"id": commit(f"wide/{run}"), "datetime": (START + run * day).isoformat()}},
                 }
             if run == 45:
-                scaled(report["benchmarks"][1]["stats"], 0.8)
+                # A second verdict in the same run: both marks share its label.
+                second = report["benchmarks"][1]
+                scaled(second["stats"], 0.8)
+                second["gate"] = dict(first["gate"], baseline=second["stats"]["median"] / 0.8)
             write(out, "wide", run, report)
     elif name.startswith("year:"):
         entries = int(name.split(":")[1])
