@@ -1,6 +1,7 @@
 //! The whole pipeline behind `run-benchmarks`: run every suite with pytest, append each suite's
 //! benchmarks to its history, rebuild the GPE lists, and publish to a data repository.
 
+pub mod bisect;
 pub mod cli;
 pub mod confirm;
 pub mod mpi;
@@ -10,6 +11,7 @@ pub mod publish;
 pub mod pytest;
 mod results;
 pub mod suite;
+pub mod worktree;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -284,7 +286,7 @@ pub fn run_suite(
 
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
 /// or under the launcher with `procs` ranks whose reports are merged into one.
-fn execute(
+pub(crate) fn execute(
     config: &Config,
     suite: &Suite,
     procs: Option<u32>,
@@ -295,7 +297,13 @@ fn execute(
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
     let Some(procs) = procs else {
-        let execution = pytest::run(&launch.single(report), &suite.path, launch.timeout, log);
+        let execution = pytest::run(
+            &launch.single(report),
+            &suite.path,
+            &launch.env,
+            launch.timeout,
+            log,
+        );
         return (
             read_ending(config, report, execution.ending),
             execution.elapsed,
@@ -313,7 +321,7 @@ fn execute(
         );
     }
     let words = launch.ranks(procs, &wrapper, &ranks_folder);
-    let execution = pytest::run(&words, &suite.path, launch.timeout, log);
+    let execution = pytest::run(&words, &suite.path, &launch.env, launch.timeout, log);
     let reading = match execution.ending {
         pytest::Ending::NotStarted(error) => Reading::Done(Outcome::NotStarted {
             command: launch

@@ -20,6 +20,9 @@ pub struct Launch {
     /// An MPI launcher template, e.g. `["mpirun", "-n", "{procs}"]`; each rank then writes its
     /// own report (see [`RANK_WRAPPER`]).
     pub launcher: Option<Vec<String>>,
+    /// Environment variables pytest runs with besides ours (bisection puts the commit under test
+    /// first on `PYTHONPATH`).
+    pub env: Vec<(String, String)>,
 }
 
 /// Runs pytest as one MPI rank with a report path of its own, and records its exit code: ranks
@@ -103,11 +106,12 @@ pub struct Execution {
 pub fn run(
     words: &[String],
     folder: &Path,
+    env: &[(String, String)],
     timeout: Option<Duration>,
     log: Option<&Path>,
 ) -> Execution {
     let started = Instant::now();
-    let ending = match spawn(words, folder, log) {
+    let ending = match spawn(words, folder, env, log) {
         Ok(child) => wait(child, timeout),
         Err(error) => Ending::NotStarted(error),
     };
@@ -117,7 +121,12 @@ pub fn run(
     }
 }
 
-fn spawn(words: &[String], folder: &Path, log: Option<&Path>) -> io::Result<Child> {
+fn spawn(
+    words: &[String],
+    folder: &Path,
+    env: &[(String, String)],
+    log: Option<&Path>,
+) -> io::Result<Child> {
     let (program, args) = words.split_first().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "the pytest command is empty")
     })?;
@@ -125,6 +134,7 @@ fn spawn(words: &[String], folder: &Path, log: Option<&Path>) -> io::Result<Chil
     command
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(folder)
         .stdin(Stdio::null())
         // A group of its own, so a time-out can end pytest and everything it started.
