@@ -39,8 +39,8 @@ pub struct Past {
 /// Every series' past runs, oldest first.
 pub type PastRuns = BTreeMap<SeriesKey, Vec<PastRun>>;
 
-fn series_key(fullname: &str, machine: Option<&MachineId>, procs: Option<u64>) -> SeriesKey {
-    let machine = machine.map(MachineId::series_key).unwrap_or_default();
+fn series_key(fullname: &str, machine: Option<String>, procs: Option<u64>) -> SeriesKey {
+    let machine = machine.unwrap_or_default();
     let machine = match procs {
         Some(procs) => format!("{machine} x{procs}"),
         None => machine,
@@ -55,7 +55,8 @@ pub fn of_entry(entry: &HistoryEntry) -> SeriesKey {
         .extra
         .get("procs")
         .and_then(serde_json::Value::as_u64);
-    series_key(&entry.benchmark.fullname, entry.machine.as_ref(), procs)
+    let machine = entry.machine.as_ref().map(MachineId::series_key);
+    series_key(&entry.benchmark.fullname, machine, procs)
 }
 
 /// The value of `stat` in a new entry.
@@ -93,9 +94,10 @@ fn runs_of(entries: Vec<StoredEntry>, stat: Statistic) -> PastRuns {
     let mut past = PastRuns::new();
     for entry in entries {
         if let Some(value) = stored_value(&entry, stat) {
-            let key = series_key(&entry.fullname, entry.machine.as_ref(), entry.procs);
+            let run_ref = entry.run_ref();
+            let key = series_key(&entry.fullname, entry.machine.map(|m| m.0), entry.procs);
             let run = PastRun {
-                run: entry.run_ref(),
+                run: run_ref,
                 branch: entry.commit_info.and_then(|c| c.branch),
                 value,
                 gate: entry.gate,

@@ -107,10 +107,11 @@ impl HistoryEntry {
 
     fn key(&self) -> EntryKey {
         let stats = &self.benchmark.stats;
+        let machine = self.machine.as_ref().map(MachineId::series_key);
         EntryKey::new(
             &self.benchmark.fullname,
             self.commit_info.as_ref().and_then(|c| c.id()),
-            (self.datetime.as_deref(), self.machine.as_ref()),
+            (self.datetime.as_deref(), machine.as_deref()),
             [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
         )
     }
@@ -150,12 +151,12 @@ impl MachineId {
     /// out on purpose: an upgraded Python on the same machine continues its series (and a step
     /// it causes is worth seeing).
     pub fn series_key(&self) -> String {
-        let cpu_count = self.cpu_count.map(|c| c.to_string());
-        [&self.node, &self.machine, &self.cpu_brand, &cpu_count]
-            .iter()
-            .map(|part| part.as_deref().unwrap_or("?"))
-            .collect::<Vec<_>>()
-            .join("|")
+        series_key(
+            self.node.as_deref(),
+            self.machine.as_deref(),
+            self.cpu_brand.as_deref(),
+            self.cpu_count,
+        )
     }
 
     /// Extracts the identity from a report's `machine_info`, whatever py-cpuinfo version wrote it.
@@ -181,49 +182,86 @@ impl MachineId {
     }
 }
 
+/// `node|machine|cpu brand|cpu count`, `?` for what is unknown: see [`MachineId::series_key`].
+fn series_key(
+    node: Option<&str>,
+    machine: Option<&str>,
+    cpu_brand: Option<&str>,
+    cpu_count: Option<u64>,
+) -> String {
+    let cpu_count = cpu_count.map(|c| c.to_string());
+    [node, machine, cpu_brand, cpu_count.as_deref()]
+        .map(|part| part.unwrap_or("?"))
+        .join("|")
+}
+
+/// A stored entry's machine as its readers need it: the series key of its [`MachineId`]
+/// (host and hardware). One string instead of eight keeps a 100,000-entry history's view small.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MachineKey(pub String);
+
+impl<'de> Deserialize<'de> for MachineKey {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let id = MachineId::deserialize(deserializer)?;
+        Ok(MachineKey(id.series_key()))
+    }
+}
+
 /// What makes two entries the same run of the same benchmark: the benchmark, the commit, when
-/// and on which host the run ended, and its timings.
+/// and on which machine the run ended, and its timings.
 ///
 /// When and where matter: a coarse timer on two hosts (or two days) can give equal timings for
 /// one commit, and those are two runs. Timings alone still recognise entries written by the
-/// original script, which have no datetime or host.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// original script, which have no datetime or machine. The key is a 128-bit hash of those
+/// fields rather than copies of them: appending to a 100,000-entry history keeps one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct EntryKey {
-    fullname: String,
-    commit: Option<String>,
-    datetime: Option<String>,
-    node: Option<String>,
-    timings: [u64; 4],
+    /// This run: benchmark, commit, timings, datetime and machine.
+    run: u128,
+    /// The same without datetime and machine, as the original script's entries are keyed.
+    legacy: u128,
 }
 
 impl EntryKey {
     fn new(
         fullname: &str,
         commit: Option<&str>,
-        ran: (Option<&str>, Option<&MachineId>),
+        ran: (Option<&str>, Option<&str>),
         timings: [Option<f64>; 4],
     ) -> Self {
         // A missing or non-finite timing (stored as null) keys alike however it was written.
         let bits = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(u64::MAX, f64::to_bits);
-        EntryKey {
-            fullname: fullname.to_owned(),
-            commit: commit.map(str::to_owned),
-            datetime: ran.0.map(str::to_owned),
-            node: ran.1.and_then(|m| m.node.clone()),
-            timings: timings.map(bits),
-        }
+        let what = (fullname, commit, timings.map(bits));
+        let legacy = hash128(&what);
+        let run = if ran == (None, None) {
+            legacy
+        } else {
+            hash128(&(what, ran))
+        };
+        EntryKey { run, legacy }
     }
 
-    /// Whether `seen` holds this run, or (written by the original script, which recorded neither
-    /// when nor where) an entry with its benchmark, commit and timings.
-    fn found_in(&self, seen: &HashSet<EntryKey>) -> bool {
-        seen.contains(self)
-            || seen.contains(&EntryKey {
-                datetime: None,
-                node: None,
-                ..self.clone()
-            })
+    /// Whether `seen` (of stored entries' [`EntryKey::run`]) holds this run, or an entry of the
+    /// original script with its benchmark, commit and timings.
+    fn found_in(&self, seen: &HashSet<u128>) -> bool {
+        seen.contains(&self.run) || seen.contains(&self.legacy)
     }
+}
+
+/// Two independent 64-bit hashes of `value` (std's SipHash with fixed, different keys): within
+/// one process, two distinct runs share a key with a chance of about n^2 / 2^129.
+fn hash128(value: &impl std::hash::Hash) -> u128 {
+    use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+    let half = |salt: u64| {
+        let mut hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
+        hasher.write_u64(salt);
+        value.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0x2545_f491_4f6c_dd1d))
 }
 
 /// A stored entry as every reader of histories sees it: which benchmark and series it belongs to,
@@ -241,7 +279,7 @@ pub struct StoredEntry {
     pub datetime: Option<String>,
     /// Where it ran; absent in entries of the original script.
     #[serde(default)]
-    pub machine: Option<MachineId>,
+    pub machine: Option<MachineKey>,
     /// The MPI process count of a run under a launcher.
     #[serde(default)]
     pub procs: Option<u64>,
@@ -292,7 +330,10 @@ impl StoredEntry {
         EntryKey::new(
             &self.fullname,
             self.commit_info.as_ref().and_then(|c| c.id.as_deref()),
-            (self.datetime.as_deref(), self.machine.as_ref()),
+            (
+                self.datetime.as_deref(),
+                self.machine.as_ref().map(|m| m.0.as_str()),
+            ),
             [s.min, s.max, s.mean, s.rounds],
         )
     }
@@ -435,7 +476,7 @@ pub fn append_bounded(
         non_finite,
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
-    let mut seen: HashSet<EntryKey> = stored.iter().map(StoredEntry::key).collect();
+    let mut seen: HashSet<u128> = stored.iter().map(|e| e.key().run).collect();
     // Runs recorded before may have moved into any archive chunk: look in those whose dates
     // can hold an incoming entry (see archive's index).
     let unseen: Vec<Option<&str>> = entries
@@ -446,13 +487,13 @@ pub fn append_bounded(
     seen.extend(
         archive::entries_that_may_match(path, &unseen)?
             .iter()
-            .map(StoredEntry::key),
+            .map(|e| e.key().run),
     );
     let fresh: Vec<&HistoryEntry> = entries
         .iter()
         .filter(|entry| {
             let key = entry.key();
-            !key.found_in(&seen) && seen.insert(key)
+            !key.found_in(&seen) && seen.insert(key.run)
         })
         .collect();
     let mut outcome = AppendOutcome {
