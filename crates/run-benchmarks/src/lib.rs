@@ -35,8 +35,10 @@ pub struct Config {
     pub results: PathBuf,
     /// How pytest is launched.
     pub launch: pytest::Launch,
-    /// Keep pytest's output in `logs/<suite>.log` instead of passing it through.
+    /// Only keep pytest's output in `logs/<suite>.log`; without it, it is passed through too.
     pub quiet: bool,
+    /// Record the benchmarks of tests that failed too.
+    pub keep_failed: bool,
     /// How reports become history entries: `stats.data` kept or not, the bound on each history.
     pub append: AppendOptions,
     /// Commit (and push) the results in this git checkout.
@@ -202,21 +204,28 @@ pub fn run_suite(
     procs: Option<u32>,
     run_folder: &Path,
 ) -> SuiteRun {
-    let tag = procs.map_or(String::new(), |p| format!(".{p}procs"));
-    let report = run_folder.join(format!("{}{tag}.json", suite.name));
-    let log = config
-        .quiet
-        .then(|| results.log(&format!("{}{tag}", suite.name)));
-    if let Some(log) = &log {
-        let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
-    }
-    let (reading, elapsed) = execute(config, suite, procs, &[], &report, log.as_deref());
+    let unit = outcome::unit_name(&suite.name, procs).replace(' ', ".");
+    let report = run_folder.join(format!("{unit}.json"));
+    let log = results.log(&unit);
+    let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
+    // A fresh log per run; the confirmation reruns append to it.
+    let _ = std::fs::remove_file(&log);
+    let (reading, mut elapsed, leftovers) = execute(config, suite, procs, &[], &report, &log);
     let mut check = None;
-    let outcome = match reading {
+    let outcome = match leave_out_failed(config, reading, &report) {
         Reading::Done(outcome) => outcome,
-        Reading::Valid { code } => {
+        Reading::Valid { code, failed } => {
             let judged = config.gate.as_ref().map(|gate| {
-                judge_suite(config, gate, results, suite, procs, &report, log.as_deref())
+                judge_suite(
+                    config,
+                    gate,
+                    results,
+                    suite,
+                    procs,
+                    &report,
+                    &log,
+                    &mut elapsed,
+                )
             });
             match judged {
                 Some(Err(error)) => Outcome::WriteError { error },
@@ -227,7 +236,7 @@ pub fn run_suite(
                 }
                 judged => {
                     check = judged.and_then(Result::ok);
-                    record(config, results, suite, &report, code)
+                    record(config, results, suite, &report, code, failed.len())
                 }
             }
         }
@@ -240,6 +249,8 @@ pub fn run_suite(
         elapsed,
         report: kept,
         check,
+        log: Some(log),
+        leftovers: leftovers.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -251,54 +262,68 @@ fn execute(
     procs: Option<u32>,
     extra: &[String],
     report: &Path,
-    log: Option<&Path>,
-) -> (Reading, Duration) {
+    log: &Path,
+) -> (Reading, Duration, Vec<pytest::Leftover>) {
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
-    let Some(procs) = procs else {
-        let execution = pytest::run(&launch.single(report), &suite.path, launch.timeout, log);
-        return (
-            read_ending(config, report, execution.ending),
-            execution.elapsed,
-        );
-    };
-    let ranks_folder = report.with_extension("ranks");
-    let wrapper = report.with_file_name("rank-wrapper.sh");
-    let prepared = std::fs::create_dir_all(&ranks_folder).and_then(|()| write_wrapper(&wrapper));
-    if let Err(error) = prepared {
-        return (
-            Reading::Done(Outcome::WriteError {
-                error: error.to_string(),
-            }),
-            Duration::ZERO,
-        );
+    if let Some(procs) = procs {
+        return mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
     }
-    let words = launch.ranks(procs, &wrapper, &ranks_folder);
-    let execution = pytest::run(&words, &suite.path, launch.timeout, log);
-    let reading = match execution.ending {
-        pytest::Ending::NotStarted(error) => Reading::Done(Outcome::NotStarted {
-            command: launch
-                .launcher
-                .unwrap_or_default()
-                .join(" ")
-                .replace("{procs}", &procs.to_string()),
-            error: error.to_string(),
-        }),
-        pytest::Ending::TimedOut => Reading::Done(Outcome::TimedOut {
-            after: launch.timeout.unwrap_or(Duration::ZERO),
-        }),
-        pytest::Ending::Exited(_) => mpi::merge_rank_reports(&ranks_folder, procs, report),
-    };
-    (reading, execution.elapsed)
+    let state = report.with_extension("state");
+    let execution = pytest::run(&pytest::Job {
+        words: launch.single(report),
+        folder: &suite.path,
+        timeout: launch.timeout,
+        log,
+        echo: !config.quiet,
+        plugin: report.parent().expect("a report in the run folder"),
+        state: &state,
+    });
+    let reading = read_ending(config, report, &state, execution.ending);
+    (reading, execution.elapsed, execution.leftovers)
 }
 
-fn write_wrapper(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if !path.exists() {
-        std::fs::write(path, pytest::RANK_WRAPPER)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+/// Drops the benchmarks of failed tests from the report (unless `--keep-failed`): a test that
+/// failed measured something other than what it benchmarks. Afterwards `failed` names the
+/// benchmarks left out.
+fn leave_out_failed(config: &Config, reading: Reading, report: &Path) -> Reading {
+    let Reading::Valid { code, failed } = reading else {
+        return reading;
+    };
+    if config.keep_failed || failed.is_empty() {
+        return Reading::Valid {
+            code,
+            failed: Vec::new(),
+        };
     }
-    Ok(())
+    let written = Report::read(report)
+        .map_err(|e| e.to_string())
+        .and_then(|read| {
+            let mut report_kept = read.report;
+            let (left_out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut report_kept.benchmarks)
+                .into_iter()
+                .partition(|b| failed.contains(&b.fullname));
+            report_kept.benchmarks = kept;
+            bench_model::json::to_pretty_vec(&report_kept)
+                .map_err(|e| e.to_string())
+                .and_then(|text| std::fs::write(report, text).map_err(|e| e.to_string()))?;
+            let names = left_out.into_iter().map(|b| b.fullname).collect::<Vec<_>>();
+            Ok((names, report_kept.benchmarks.is_empty()))
+        });
+    match written {
+        Ok((left_out, true)) => Reading::Done(Outcome::PytestFailed {
+            code,
+            benchmarks: 0,
+            left_out: left_out.len(),
+        }),
+        Ok((left_out, false)) => Reading::Valid {
+            code,
+            failed: left_out,
+        },
+        Err(error) => Reading::Done(Outcome::WriteError {
+            error: format!("{}: {error}", report.display()),
+        }),
+    }
 }
 
 /// pytest's exit code when it collected no test.
@@ -308,11 +333,15 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks; pytest exited with `code`.
-    Valid { code: Option<i32> },
+    /// A report with benchmarks; pytest exited with `code`; these tests failed (after
+    /// [`leave_out_failed`]: the benchmarks left out of the report).
+    Valid {
+        code: Option<i32>,
+        failed: Vec<String>,
+    },
 }
 
-fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Reading {
+fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::Ending) -> Reading {
     let code = match ending {
         pytest::Ending::NotStarted(error) => {
             return Reading::Done(Outcome::NotStarted {
@@ -323,6 +352,7 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
         pytest::Ending::TimedOut => {
             return Reading::Done(Outcome::TimedOut {
                 after: config.launch.timeout.unwrap_or(Duration::ZERO),
+                running: vec![pytest::State::read(state).place()],
             });
         }
         pytest::Ending::Exited(status) => status.code(),
@@ -339,12 +369,16 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
             _ => Outcome::PytestFailed {
                 code,
                 benchmarks: 0,
+                left_out: 0,
             },
         });
     }
     // Check the report before touching the history, to tell "nothing ran" from "corrupt".
     match Report::read(report) {
-        Ok(_) => Reading::Valid { code },
+        Ok(_) => Reading::Valid {
+            code,
+            failed: pytest::State::read(state).failed,
+        },
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) if nothing_ran => {
             Reading::Done(Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote an empty report".into(),
@@ -354,6 +388,7 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
             Reading::Done(Outcome::PytestFailed {
                 code,
                 benchmarks: 0,
+                left_out: 0,
             })
         }
         Err(other) => Reading::Done(Outcome::CorruptReport {
@@ -368,6 +403,7 @@ fn record(
     suite: &Suite,
     report: &Path,
     code: Option<i32>,
+    left_out: usize,
 ) -> Outcome {
     match results.record(&suite.name, report, &config.append) {
         Ok(summary) if code == Some(0) => Outcome::Recorded {
@@ -377,6 +413,7 @@ fn record(
         Ok(summary) => Outcome::PytestFailed {
             code,
             benchmarks: summary.benchmarks,
+            left_out,
         },
         Err(error) => Outcome::WriteError {
             error: error.to_string(),
@@ -385,7 +422,9 @@ fn record(
 }
 
 /// Judges a suite's report against its history; with `--confirm N`, re-runs the suspected
-/// benchmarks N times and judges them on the median of the run and its reruns.
+/// benchmarks N times and judges them on the median of the run and its reruns, adding the
+/// reruns' time to `elapsed`.
+#[allow(clippy::too_many_arguments)]
 fn judge_suite(
     config: &Config,
     gate: &Gate,
@@ -393,7 +432,8 @@ fn judge_suite(
     suite: &Suite,
     procs: Option<u32>,
     report: &Path,
-    log: Option<&Path>,
+    log: &Path,
+    elapsed: &mut Duration,
 ) -> Result<aggregate::check::CheckReport, String> {
     let history = results.history(&suite.name);
     let options = AppendOptions {
@@ -423,7 +463,8 @@ fn judge_suite(
         .collect::<Vec<_>>();
     for attempt in 1..=gate.confirm {
         let rerun = report.with_extension(format!("confirm-{attempt}.json"));
-        let (reading, _) = execute(config, suite, procs, &node_ids, &rerun, log);
+        let (reading, took, _) = execute(config, suite, procs, &node_ids, &rerun, log);
+        *elapsed += took;
         if !matches!(reading, Reading::Valid { .. }) {
             continue;
         }
@@ -475,6 +516,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         None => None,
     };
     let run_folder = pytest::run_folder().map_err(Error::RunFolder)?;
+    pytest::write_plugin(&run_folder).map_err(Error::RunFolder)?;
 
     let mut runs = Vec::new();
     // Under a launcher every suite runs once per process count; otherwise once, as it is.
@@ -495,15 +537,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             suite.path.display()
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
-        let gate = run.check.as_ref().map_or(String::new(), |c| {
-            format!("; gate: {} regression(s)", c.regressions())
-        });
-        let _ = writeln!(
-            progress,
-            "{step}: {} in {:.1} s{gate}",
-            run.outcome.describe(),
-            run.elapsed.as_secs_f64()
-        );
+        let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
         runs.push(run);
     }
     for warning in results.refresh()? {
