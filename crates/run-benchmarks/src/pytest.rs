@@ -468,6 +468,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_plugins_state_files_say_where_pytest_was_and_what_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("rank-1");
+        assert_eq!(State::read(&state).place(), "had not started a test");
+        std::fs::write(
+            dir.path().join("rank-1.current"),
+            "3\ttest_k.py::test_fit[a b]",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("rank-1.failed"),
+            "test_k.py::x\ntest_k.py::y\n",
+        )
+        .unwrap();
+        let read = State::read(&state);
+        assert_eq!(read.place(), "in test_k.py::test_fit[a b]");
+        assert_eq!(read.failed, ["test_k.py::x", "test_k.py::y"]);
+        assert_eq!(read.error, None);
+        std::fs::write(dir.path().join("rank-1.current"), "").unwrap();
+        assert_eq!(State::read(&state).place(), "had finished its tests");
+    }
+
+    #[test]
     fn commands_split_into_words_with_quotes() {
         assert_eq!(
             split_command("python -m pytest"),
