@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bench_gate::GateArgs;
 use clap::Parser;
 
-use crate::check::{self, GateArgs};
-use crate::{append_entries, load_reports, AppendOptions};
+use crate::{append_entries, load_reports, AppendOptions, BoundArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -65,61 +65,32 @@ pub struct Cli {
     pub gate: GateArgs,
 }
 
-/// The bound on history files, shared by `aggregate` and `run-benchmarks`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BoundArgs {
-    /// Keep each history file within N entries: when a run would exceed it, the file moves whole
-    /// into archive/ beside it and the run starts a new one.
-    #[arg(long, value_name = "N")]
-    pub max_entries: Option<usize>,
-
-    /// Keep each history file within SIZE (e.g. 20MB): as --max-entries, in bytes.
-    #[arg(long, value_name = "SIZE", value_parser = bench_model::archive::parse_size)]
-    pub max_bytes: Option<u64>,
-}
-
-impl BoundArgs {
-    /// The bound these arguments ask for (none: unbounded).
-    pub fn bound(&self) -> bench_model::archive::Bound {
-        bench_model::archive::Bound {
-            max_entries: self.max_entries,
-            max_bytes: self.max_bytes,
-        }
-    }
-}
-
-/// Runs `aggregate` with the process's arguments.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    run(&cli, &mut std::io::stdout(), &mut std::io::stderr())
+/// Why `aggregate` could not do its work (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A report or the history could not be read or written.
+    #[error(transparent)]
+    Model(#[from] bench_model::Error),
+    /// The gate could not judge or report.
+    #[error(transparent)]
+    Gate(#[from] bench_gate::GateError),
+    /// `--migrate` without a bound.
+    #[error("--migrate needs --max-entries or --max-bytes: the bound to split the history into")]
+    MigrateWithoutBound,
 }
 
 /// Runs `aggregate` with parsed arguments, writing messages to `stderr` (and GitHub
-/// annotations to `stdout`).
-pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    match try_run(cli, stdout, stderr) {
-        Ok(code) => code,
-        Err(message) => {
-            let _ = writeln!(stderr, "aggregate: error: {message}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, String> {
+/// annotations to `stdout`): exit 0 done, 1 a regression confirmed with --fail-on-regression.
+pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, Error> {
     let options = AppendOptions {
         keep_data: cli.keep_data,
         bound: cli.bound.bound(),
     };
     if cli.migrate {
         if !options.bound.is_set() {
-            return Err(
-                "--migrate needs --max-entries or --max-bytes: the bound to split the history into"
-                    .into(),
-            );
+            return Err(Error::MigrateWithoutBound);
         }
-        let done = bench_model::history::migrate(&cli.history, &options.bound)
-            .map_err(|e| e.to_string())?;
+        let done = bench_model::history::migrate(&cli.history, &options.bound)?;
         let _ = writeln!(
             stderr,
             "aggregate: {}: {} entries; {} moved into {} archive chunk(s), {} left in the file",
@@ -131,23 +102,24 @@ fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let (entries, warnings) = load_reports(&cli.reports, &options).map_err(|e| e.to_string())?;
-    let mut regressions = 0;
+    let mut loaded = load_reports(&cli.reports, &options)?;
+    let mut failing = None;
     if cli.gate.check {
-        let gate = cli.gate.options().map_err(|e| e.to_string())?;
-        let report = check::check(&cli.history, &entries, &gate).map_err(|e| e.to_string())?;
-        cli.gate
-            .emit(&report, "Benchmark gate", stdout, stderr)
-            .map_err(|e| e.to_string())?;
-        regressions = report.regressions();
+        let gate = cli.gate.options()?;
+        let report = bench_gate::check(&cli.history, &loaded.entries, &gate)?;
+        cli.gate.emit(&report, "Benchmark gate", stdout, stderr)?;
+        report.record_in(&mut loaded.entries);
+        failing = cli
+            .gate
+            .fails(&report)
+            .then(|| (report.regressions(), report.open.len()));
     }
     if cli.gate.no_append {
-        for warning in &warnings {
+        for warning in &loaded.warnings {
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
         }
     } else {
-        let summary = append_entries(&entries, warnings, &cli.history, &options)
-            .map_err(|e| e.to_string())?;
+        let summary = append_entries(&loaded, &cli.history, &options)?;
         for warning in &summary.warnings {
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
         }
@@ -155,8 +127,11 @@ fn try_run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
             let _ = writeln!(stderr, "aggregate: {}", summary.line());
         }
     }
-    if regressions > 0 && cli.gate.fail_on_regression {
-        let _ = writeln!(stderr, "aggregate: {regressions} regression(s) confirmed");
+    if let Some((new, open)) = failing {
+        let _ = writeln!(
+            stderr,
+            "aggregate: {new} new regression(s) confirmed, {open} open from earlier runs"
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

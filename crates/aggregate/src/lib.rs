@@ -1,22 +1,14 @@
 //! Appending pytest-benchmark reports to a suite's history: the work behind the `aggregate`
 //! binary, and what `run-benchmarks` calls for every suite.
 
-pub mod check;
 pub mod cli;
-pub mod gate;
+pub mod options;
 
 use std::path::{Path, PathBuf};
 
 use bench_model::{history, AppendOutcome, Error, HistoryEntry, NonFinite, Report};
 
-/// How to turn reports into history entries.
-#[derive(Debug, Clone, Default)]
-pub struct AppendOptions {
-    /// Keep `stats.data` (every round's time) in the entries.
-    pub keep_data: bool,
-    /// Keep the current history file within this bound (moving old runs to the archive).
-    pub bound: bench_model::archive::Bound,
-}
+pub use options::{AppendOptions, BoundArgs};
 
 /// Something worth telling the user that does not stop the work.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +68,22 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// What a pipeline shows of an append beside its counts: the warnings, and the line when the
+    /// history rotated into its archive or an interrupted migration was rolled back.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .warnings
+            .iter()
+            .map(|w| format!("warning: {w}"))
+            .collect();
+        if self.outcome.recovered || self.outcome.rotated.is_some() {
+            notes.push(self.line());
+        }
+        notes
+    }
+}
+
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
@@ -94,42 +102,44 @@ fn non_finite_warnings(file: &Path, found: Vec<NonFinite>) -> impl Iterator<Item
     })
 }
 
-/// Reads every report, then appends all their benchmarks to `history` in one locked replacement.
-///
-/// Every report is read and checked before the history is touched: one bad report leaves the
-/// history exactly as it was.
-pub fn append_reports(
-    reports: &[PathBuf],
-    history: &Path,
-    options: &AppendOptions,
-) -> Result<Summary, Error> {
-    let (entries, warnings) = load_reports(reports, options)?;
-    append_entries(&entries, warnings, history, options)
+/// A run's history entries, read from its reports once, with what reading them found: the value
+/// that is judged, recorded and published.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Every benchmark of every report, in order.
+    pub entries: Vec<HistoryEntry>,
+    /// Non-finite numbers replaced, and the like.
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads every report into history entries, in order, with the warnings reading gave.
-pub fn load_reports(
-    reports: &[PathBuf],
-    options: &AppendOptions,
-) -> Result<(Vec<HistoryEntry>, Vec<Warning>), Error> {
-    let mut entries = Vec::new();
-    let mut warnings = Vec::new();
+///
+/// Every report is read and checked before any history is touched: one bad report leaves the
+/// history exactly as it was.
+pub fn load_reports(reports: &[PathBuf], options: &AppendOptions) -> Result<Loaded, Error> {
+    let mut loaded = Loaded::default();
     for path in reports {
         let read = Report::read(path)?;
-        warnings.extend(non_finite_warnings(path, read.non_finite));
-        entries.extend(HistoryEntry::from_report(&read.report, options.keep_data));
+        loaded
+            .warnings
+            .extend(non_finite_warnings(path, read.non_finite));
+        loaded
+            .entries
+            .extend(HistoryEntry::from_report(&read.report, options.keep_data));
     }
-    Ok((entries, warnings))
+    Ok(loaded)
 }
 
-/// Appends entries already read (see [`load_reports`]) in one locked replacement.
+/// Appends a run's entries to `history` in one locked replacement; the summary carries the run's
+/// warnings and those appending gave.
 pub fn append_entries(
-    entries: &[HistoryEntry],
-    mut warnings: Vec<Warning>,
+    loaded: &Loaded,
     history: &Path,
     options: &AppendOptions,
 ) -> Result<Summary, Error> {
+    let entries = &loaded.entries;
     let mut outcome = history::append_bounded(history, entries, &options.bound)?;
+    let mut warnings = loaded.warnings.clone();
     warnings.extend(non_finite_warnings(
         history,
         std::mem::take(&mut outcome.non_finite),

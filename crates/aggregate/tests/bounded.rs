@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -38,13 +38,9 @@ fn report(dir: &Path, run: usize, year: u32) -> PathBuf {
     path
 }
 
-fn aggregate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aggregate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+mod common;
+
+use common::aggregate;
 
 /// Every file of the suite, oldest first: archive chunks by sequence, then the current file.
 fn files(suite: &Path) -> Vec<PathBuf> {
@@ -225,6 +221,36 @@ fn migrate_splits_an_original_history_into_bounded_chunks() {
         Some(2),
         "a bound is required"
     );
+}
+
+#[test]
+fn migrate_accepts_what_append_accepts_and_writes_strict_json() {
+    // The original script writes Python's bare Infinity; appending to such a history works, so
+    // migrating it must too.
+    let dir = tempfile::tempdir().unwrap();
+    let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/histories/original-nonfinite.json");
+    let text = fs::read_to_string(&original).unwrap();
+    assert!(
+        text.contains("Infinity"),
+        "the fixture holds bare non-finite numbers"
+    );
+    fs::write(dir.path().join("aggregate.json"), &text).unwrap();
+    let entries = text.matches("\"fullname\"").count();
+    let output = aggregate(dir.path(), &["--migrate", "--max-entries", "1"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after: Vec<Value> = files(dir.path())
+        .iter()
+        .flat_map(|f| {
+            serde_json::from_slice::<Vec<Value>>(&fs::read(f).unwrap())
+                .unwrap_or_else(|e| panic!("{} is not strict JSON: {e}", f.display()))
+        })
+        .collect();
+    assert_eq!(after.len(), entries, "every entry kept");
 }
 
 /// A history of `runs` runs written directly, for the kill tests.

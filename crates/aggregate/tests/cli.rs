@@ -3,30 +3,17 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
 
 fn fixture(relative: &str) -> PathBuf {
     fixtures().join(relative)
 }
 
-/// Runs `aggregate ARGS` in `dir`.
-fn aggregate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aggregate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use bench_testkit::{fixtures, stderr};
+use common::aggregate;
 
 /// Parses strictly, as GPE's `JSON.parse` does: serde_json rejects NaN and Infinity too.
 fn strict_json(path: &Path) -> Value {

@@ -13,6 +13,31 @@ use serde_json::Value;
 struct GateReport {
     statistic: String,
     benchmarks: Vec<Judgement>,
+    open: Vec<Open>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Open {
+    fullname: String,
+    machine: String,
+    change: f64,
+    range: Range,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    from: RunRef,
+    to: RunRef,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunRef {
+    id: Option<String>,
+    datetime: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +55,8 @@ struct Judgement {
     baseline_branch: Option<String>,
     history: usize,
     #[serde(default)]
+    range: Option<Range>,
+    #[serde(default)]
     note: Option<String>,
 }
 
@@ -43,6 +70,7 @@ fn template() -> Value {
 fn report(dir: &Path, name: &str, factor: f64, run: usize) -> PathBuf {
     let mut report = template();
     report["datetime"] = Value::String(format!("2026-01-01T00:{run:02}:00+00:00"));
+    report["commit_info"]["id"] = Value::String(commit(run));
     for benchmark in report["benchmarks"].as_array_mut().unwrap() {
         let stats = benchmark["stats"].as_object_mut().unwrap();
         // A little deterministic wiggle, as real runs have, and never twice the same timings.
@@ -55,6 +83,11 @@ fn report(dir: &Path, name: &str, factor: f64, run: usize) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
     path
+}
+
+/// The commit run `run` measured.
+fn commit(run: usize) -> String {
+    format!("{run:040x}")
 }
 
 fn aggregate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -81,6 +114,10 @@ fn history(dir: &Path, runs: usize) {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn verdicts(path: &Path) -> GateReport {
@@ -297,4 +334,161 @@ fn in_github_actions_regressions_become_annotations_and_a_step_summary() {
         text.starts_with("earlier step\n### Benchmark gate: 5 regressions"),
         "appended: {text}"
     );
+}
+
+#[test]
+fn a_regression_names_its_commits_stays_open_and_recovers_once() {
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path(), 8);
+    let check = |run: usize, factor: f64, extra: &[&str]| -> (Output, GateReport) {
+        let name = format!("run-{run}.json");
+        report(dir.path(), &name, factor, run);
+        let mut args = vec![name.as_str(), "--check", "--report-json", "gate.json"];
+        args.extend(extra);
+        let output = aggregate(dir.path(), &args, &[]);
+        (output, verdicts(&dir.path().join("gate.json")))
+    };
+    let link = [
+        "--commit-url",
+        "https://github.com/o/r/commit/{id}",
+        "--markdown",
+        "gate.md",
+    ];
+
+    // Twice as slow, at a commit several after the last benchmarked one.
+    let (output, found) = check(20, 2.0, &link);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for j in &found.benchmarks {
+        assert_eq!(j.verdict, "regression");
+        let range = j.range.as_ref().expect("a regression names its range");
+        assert_eq!(range.from.id.as_deref(), Some(commit(7).as_str()));
+        assert_eq!(range.to.id.as_deref(), Some(commit(20).as_str()));
+        assert_eq!(
+            range.to.datetime.as_deref(),
+            Some("2026-01-01T00:20:00+00:00")
+        );
+    }
+    assert!(stderr(&output)
+        .contains("step between 000000000000 (2026-01-01) .. 000000000000 (2026-01-01)"));
+    let markdown = fs::read_to_string(dir.path().join("gate.md")).unwrap();
+    assert!(
+        markdown.contains(&format!(
+            "[compare](https://github.com/o/r/compare/{}...{})",
+            commit(7),
+            commit(20)
+        )),
+        "{markdown}"
+    );
+    // The verdict is kept with the recorded entries.
+    let entries: Vec<Value> =
+        serde_json::from_slice(&fs::read(dir.path().join("aggregate.json")).unwrap()).unwrap();
+    let last = &entries[entries.len() - 1];
+    assert_eq!(last["gate"]["verdict"], "regression");
+    assert_eq!(last["gate"]["range"]["from"]["id"], commit(7).as_str());
+    assert!((last["gate"]["change"].as_f64().unwrap() - 1.0).abs() < 0.1);
+
+    // Still slow: unchanged against the new level, but listed as open; it fails only the runs
+    // that asked to fail while a regression is open.
+    let (output, still) = check(21, 2.0, &["--fail-on-regression", "--no-append"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        still.benchmarks.iter().all(|j| j.verdict == "unchanged"),
+        "{still:?}"
+    );
+    assert_eq!(still.open.len(), 5);
+    for open in &still.open {
+        assert_eq!(open.range.from.id.as_deref(), Some(commit(7).as_str()));
+        assert_eq!(open.range.to.id.as_deref(), Some(commit(20).as_str()));
+        assert!((open.change - 1.0).abs() < 0.1, "{open:?}");
+    }
+    assert!(
+        stderr(&output).contains("open regressions"),
+        "{}",
+        stderr(&output)
+    );
+    let (output, _) = check(21, 2.0, &["--fail-on-open"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+
+    // Fixed: recovered, once.
+    let (output, fixed) = check(22, 1.0, &["--fail-on-open"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        fixed.benchmarks.iter().all(|j| j.verdict == "recovered"),
+        "{fixed:?}"
+    );
+    assert!(fixed.open.is_empty());
+    for j in &fixed.benchmarks {
+        assert!(
+            (j.change.unwrap() + 0.5).abs() < 0.05,
+            "against the slow level: {j:?}"
+        );
+        assert_eq!(
+            j.range.as_ref().unwrap().to.id.as_deref(),
+            Some(commit(22).as_str())
+        );
+    }
+    let (_, after) = check(23, 1.0, &[]);
+    assert!(
+        after.benchmarks.iter().all(|j| j.verdict == "unchanged"),
+        "{after:?}"
+    );
+    assert!(after.open.is_empty());
+}
+
+#[test]
+fn a_history_continued_from_the_original_script_is_judged_at_once() {
+    // The original aggregate.py kept benchmarks[0] with the report's commit_info, and neither a
+    // datetime nor a machine.
+    let dir = tempfile::tempdir().unwrap();
+    let legacy: Vec<Value> = (0..6)
+        .map(|run| {
+            let path = report(dir.path(), &format!("old-{run}.json"), 1.0, run);
+            let report: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+            let mut entry = report["benchmarks"][0].clone();
+            entry["stats"].as_object_mut().unwrap().remove("data");
+            entry["commit_info"] = report["commit_info"].clone();
+            entry
+        })
+        .collect();
+    fs::write(
+        dir.path().join("aggregate.json"),
+        serde_json::to_vec_pretty(&legacy).unwrap(),
+    )
+    .unwrap();
+    let fullname = legacy[0]["fullname"].as_str().unwrap().to_owned();
+    report(dir.path(), "new.json", 1.0, 30);
+    let output = aggregate(
+        dir.path(),
+        &[
+            "new.json",
+            "--check",
+            "--no-append",
+            "--report-json",
+            "gate.json",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let found = verdicts(&dir.path().join("gate.json"));
+    let judged = found
+        .benchmarks
+        .iter()
+        .find(|j| j.fullname == fullname)
+        .unwrap();
+    assert_eq!(judged.verdict, "unchanged", "{judged:?}");
+    assert_eq!(judged.history, 6);
+    assert!(
+        judged
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("6 run(s) of the original script"),
+        "{judged:?}"
+    );
+    // The other benchmarks never ran under the original script.
+    assert!(found
+        .benchmarks
+        .iter()
+        .filter(|j| j.fullname != fullname)
+        .all(|j| j.verdict == "insufficient_history"));
 }

@@ -1,35 +1,9 @@
 //! `aggregate` on what the real pytest-benchmark writes today, run live from the project's .venv.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The venv's pytest; missing is a failure under CI (scripts/test installs it) and a skip elsewhere.
-fn pytest() -> Option<PathBuf> {
-    let venv = std::env::var_os("BENCH_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv"));
-    let pytest = venv.join("bin/pytest");
-    if pytest.is_file() {
-        return Some(pytest);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: scripts/test installs it",
-        pytest.display()
-    );
-    eprintln!(
-        "skipped: {} is missing; run scripts/test to install it",
-        pytest.display()
-    );
-    None
-}
+use bench_testkit::{history, pytest, root, succeed};
 
 #[test]
 fn two_live_runs_of_a_real_suite_append_every_benchmark_twice() {
@@ -57,18 +31,9 @@ fn two_live_runs_of_a_real_suite_append_every_benchmark_twice() {
             .status()
             .unwrap();
         assert!(status.success(), "pytest run {run} failed");
-        let output = Command::new(env!("CARGO_BIN_EXE_aggregate"))
-            .current_dir(&suite)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        succeed(Command::new(env!("CARGO_BIN_EXE_aggregate")).current_dir(&suite));
 
-        let history: Vec<Value> =
-            serde_json::from_slice(&fs::read(suite.join("aggregate.json")).unwrap()).unwrap();
+        let history = history(&suite.join("aggregate.json"));
         assert_eq!(
             history.len(),
             5 * run,

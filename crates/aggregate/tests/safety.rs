@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bench_testkit::succeed;
 use serde_json::Value;
 
 fn fixture_report() -> Value {
@@ -66,17 +67,7 @@ fn eight_processes_appending_twenty_reports_each_lose_nothing() {
             let history = history.clone();
             std::thread::spawn(move || {
                 for report in reports {
-                    let output = aggregate()
-                        .arg(&report)
-                        .arg("--history")
-                        .arg(&history)
-                        .output()
-                        .unwrap();
-                    assert!(
-                        output.status.success(),
-                        "{}",
-                        String::from_utf8_lossy(&output.stderr)
-                    );
+                    succeed(aggregate().arg(&report).arg("--history").arg(&history));
                 }
             })
         })

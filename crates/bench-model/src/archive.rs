@@ -15,11 +15,11 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
+use crate::history::{read_stored, StoredEntry, StoredHistory};
 
 /// The bound on a suite's current history file; `None` on both: unbounded (the default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,69 +79,33 @@ fn journal_path(path: &Path, after: u32) -> PathBuf {
     folder(path).join(format!(".migrating-after-{after:04}.json"))
 }
 
-fn find_journal(path: &Path) -> Option<(u32, PathBuf)> {
-    fs::read_dir(folder(path))
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let after = name
-                .strip_prefix(".migrating-after-")?
-                .strip_suffix(".json")?
-                .parse()
-                .ok()?;
-            Some((after, entry.path()))
-        })
-}
-
-/// The archive's chunks, oldest first: (sequence number, path).
-pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
+/// The archive's files whose names `number` reads a number from, with that number, oldest first.
+fn numbered(path: &Path, number: impl Fn(&str) -> Option<u32>) -> Vec<(u32, PathBuf)> {
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir(folder(path))
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let seq = name
-                .strip_suffix(".json")?
-                .split_once('_')?
-                .0
-                .parse()
-                .ok()?;
-            Some((seq, entry.path()))
-        })
+        .filter_map(|entry| Some((number(&entry.file_name().to_string_lossy())?, entry.path())))
         .collect();
     found.sort();
     found
 }
 
-/// The dates an entry knows: when its run ended, or failing that its commit's time.
-#[derive(Deserialize)]
-struct Dated {
-    #[serde(default)]
-    datetime: Option<String>,
-    #[serde(default)]
-    commit_info: Option<CommitTime>,
+fn find_journal(path: &Path) -> Option<(u32, PathBuf)> {
+    numbered(path, |name| {
+        name.strip_prefix(".migrating-after-")?
+            .strip_suffix(".json")?
+            .parse()
+            .ok()
+    })
+    .pop()
 }
 
-#[derive(Deserialize)]
-struct CommitTime {
-    #[serde(default)]
-    time: Option<String>,
-}
-
-impl Dated {
-    fn date(&self) -> Option<&str> {
-        self.datetime
-            .as_deref()
-            .or(self.commit_info.as_ref().and_then(|c| c.time.as_deref()))
-    }
-
-    fn year(&self) -> Option<&str> {
-        self.date()
-            .map(|d| &d[..d.len().min(4)])
-            .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
-    }
+/// The archive's chunks, oldest first: (sequence number, path).
+pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
+    numbered(path, |name| {
+        name.strip_suffix(".json")?.split_once('_')?.0.parse().ok()
+    })
 }
 
 /// `2025`, `2025-2026` or `undated`: what a chunk's file name says about its entries.
@@ -167,12 +131,11 @@ fn next_chunk_path(path: &Path, label: &str) -> PathBuf {
 
 /// Moves the whole history at `path` into the archive as its newest chunk, by one rename.
 ///
-/// `text` is the history's current text, for the years of its first and last entries.
-pub(crate) fn rotate(path: &Path, text: &[u8]) -> Result<PathBuf> {
-    let dated: Vec<Dated> = serde_json::from_slice(text).unwrap_or_default();
+/// `entries` are the history's current entries, for the years of the first and the last.
+pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     let label = years_label(
-        dated.first().and_then(Dated::year),
-        dated.last().and_then(Dated::year),
+        entries.first().and_then(StoredEntry::year),
+        entries.last().and_then(StoredEntry::year),
     );
     let archive = folder(path);
     fs::create_dir_all(&archive).map_err(|e| Error::write(&archive, e))?;
@@ -215,22 +178,17 @@ pub(crate) fn recover(path: &Path) -> Result<bool> {
 /// Splits the history at `path` into chunks within `bound`, whole runs at a time, oldest first,
 /// leaving the newest runs (within the bound) as the current file. Under the history's lock.
 pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
-    let text = match fs::read(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Migration::default()),
-        Err(e) => return Err(Error::read(path, e)),
+    let Some(StoredHistory {
+        text,
+        entries: dated,
+        ..
+    }) = read_stored(path)?
+    else {
+        return Ok(Migration::default());
     };
+    // The text is strict now, and already known to be an array of entries.
     let raw: Vec<&RawValue> = serde_json::from_slice(&text)
         .map_err(|e| Error::from_serde(path, &text, &e, crate::history::HISTORY_HINTS))?;
-    let dated: Vec<Dated> = raw
-        .iter()
-        .map(|r| {
-            serde_json::from_str(r.get()).unwrap_or(Dated {
-                datetime: None,
-                commit_info: None,
-            })
-        })
-        .collect();
 
     // Runs: consecutive entries of one run share its datetime; entries without one are runs of their own.
     let mut runs: Vec<std::ops::Range<usize>> = Vec::new();

@@ -99,18 +99,6 @@ impl Error {
         }
     }
 
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            Error::Read { path, .. }
-            | Error::Write { path, .. }
-            | Error::EmptyReport { path }
-            | Error::NoBenchmarks { path }
-            | Error::Syntax { path, .. }
-            | Error::Schema { path, .. } => path,
-        }
-    }
-
     pub(crate) fn read(path: &Path, source: io::Error) -> Self {
         Error::Read {
             path: path.to_path_buf(),

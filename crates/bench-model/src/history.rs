@@ -21,7 +21,7 @@ use crate::archive::{self, Bound};
 use crate::error::{Error, Hints, Result};
 use crate::fsio::{write_atomic, FileLock};
 use crate::json::{self, NonFinite};
-use crate::report::{parse_tolerant, Benchmark, CommitInfo, Report};
+use crate::report::{parse_lenient, Benchmark, CommitInfo, Lenient, Report};
 
 /// One benchmark of one run, as stored in a history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,45 @@ pub struct HistoryEntry {
     /// Which machine ran it. Absent in entries of the original script.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<MachineId>,
+    /// What the regression gate said of this run, when it was judged before being recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
+}
+
+/// What the regression gate said of an entry's run, kept with the entry so that plots can mark
+/// flagged runs and later checks know which regressions are still open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// `regression`, `improvement`, `recovered`, `unchanged` or `insufficient_history`.
+    pub verdict: String,
+    /// The value against the baseline, `value / baseline - 1` (+0.25: 25% slower).
+    #[serde(default)]
+    pub change: Option<f64>,
+    /// The baseline, seconds.
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    /// For a step (regression, improvement, recovered): the runs on either side of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<CommitRange>,
+}
+
+/// Where a step in a series happened: `from` is the newest run on the level before it, `to` the
+/// first run on the new level. The commits in between (`from..to`) are the suspects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRange {
+    /// The newest run before the step.
+    pub from: RunRef,
+    /// The first run after it.
+    pub to: RunRef,
+}
+
+/// A run as a range names it: its commit and when it ran (either may be unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRef {
+    /// The commit id.
+    pub id: Option<String>,
+    /// When the run ended (or, for entries of the original script, the commit's time).
+    pub datetime: Option<String>,
 }
 
 impl HistoryEntry {
@@ -60,6 +99,7 @@ impl HistoryEntry {
                     commit_info: report.commit_info.clone(),
                     datetime: report.datetime.clone(),
                     machine: machine.clone(),
+                    gate: None,
                 }
             })
             .collect()
@@ -67,21 +107,11 @@ impl HistoryEntry {
 
     fn key(&self) -> EntryKey {
         let stats = &self.benchmark.stats;
-        EntryKey {
-            fullname: self.benchmark.fullname.clone(),
-            commit: self
-                .commit_info
-                .as_ref()
-                .and_then(|c| c.id())
-                .map(str::to_owned),
-            timings: [
-                stats.min.get(),
-                stats.max.get(),
-                stats.mean.get(),
-                stats.rounds.get(),
-            ]
-            .map(f64::to_bits),
-        }
+        EntryKey::new(
+            &self.benchmark.fullname,
+            self.commit_info.as_ref().and_then(|c| c.id()),
+            [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
+        )
     }
 }
 
@@ -161,40 +191,125 @@ struct EntryKey {
     timings: [u64; 4],
 }
 
-/// The fields of a stored entry that [`EntryKey`] needs; everything else is skipped unparsed.
-#[derive(Deserialize)]
-struct StoredKey {
-    fullname: String,
-    #[serde(default)]
-    commit_info: Option<StoredCommit>,
-    stats: StoredStats,
-    #[serde(default)]
-    datetime: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StoredCommit {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StoredStats {
-    min: f64,
-    max: f64,
-    mean: f64,
-    rounds: f64,
-}
-
-impl StoredKey {
-    fn key(&self) -> EntryKey {
-        let s = &self.stats;
+impl EntryKey {
+    fn new(fullname: &str, commit: Option<&str>, timings: [Option<f64>; 4]) -> Self {
+        // A missing or non-finite timing (stored as null) keys alike however it was written.
+        let bits = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(u64::MAX, f64::to_bits);
         EntryKey {
-            fullname: self.fullname.clone(),
-            commit: self.commit_info.as_ref().and_then(|c| c.id.clone()),
-            timings: [s.min, s.max, s.mean, s.rounds].map(f64::to_bits),
+            fullname: fullname.to_owned(),
+            commit: commit.map(str::to_owned),
+            timings: timings.map(bits),
         }
     }
+}
+
+/// A stored entry as every reader of histories sees it: which benchmark and series it belongs to,
+/// when and where it ran, and its timings. The rest of the entry stays in the text, unparsed, so
+/// reading a 150 MB history costs little more than scanning it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StoredEntry {
+    /// The benchmark's node id.
+    pub fullname: String,
+    /// The commit the run measured.
+    #[serde(default)]
+    pub commit_info: Option<StoredCommit>,
+    /// When the run ended; absent in entries of the original script.
+    #[serde(default)]
+    pub datetime: Option<String>,
+    /// Where it ran; absent in entries of the original script.
+    #[serde(default)]
+    pub machine: Option<MachineId>,
+    /// The MPI process count of a run under a launcher.
+    #[serde(default)]
+    pub procs: Option<u64>,
+    /// Its timings, seconds per iteration.
+    pub stats: StoredStats,
+    /// What the gate said of it, when it was judged.
+    #[serde(default)]
+    pub gate: Option<GateRecord>,
+}
+
+/// What a stored entry's `commit_info` says (`null` where unknown).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct StoredCommit {
+    /// The commit id (40 hex digits with git; `unversioned` outside a repository).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The branch, or `(detached head)`.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The commit's time.
+    #[serde(default)]
+    pub time: Option<String>,
+}
+
+/// The timings of a stored entry (`null`, or absent, where Python wrote NaN or nothing).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct StoredStats {
+    /// Fastest round.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Slowest round.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Mean round.
+    #[serde(default)]
+    pub mean: Option<f64>,
+    /// Median round.
+    #[serde(default)]
+    pub median: Option<f64>,
+    /// Rounds run.
+    #[serde(default)]
+    pub rounds: Option<f64>,
+}
+
+impl StoredEntry {
+    fn key(&self) -> EntryKey {
+        let s = &self.stats;
+        EntryKey::new(
+            &self.fullname,
+            self.commit_info.as_ref().and_then(|c| c.id.as_deref()),
+            [s.min, s.max, s.mean, s.rounds],
+        )
+    }
+
+    /// When it ran: the run's datetime, or failing that its commit's time.
+    pub fn date(&self) -> Option<&str> {
+        self.datetime
+            .as_deref()
+            .or(self.commit_info.as_ref().and_then(|c| c.time.as_deref()))
+    }
+
+    /// The year of [`StoredEntry::date`], when it has one.
+    pub fn year(&self) -> Option<&str> {
+        self.date()
+            .map(|d| &d[..d.len().min(4)])
+            .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    /// The run as a range names it.
+    pub fn run_ref(&self) -> RunRef {
+        RunRef {
+            id: self.commit_info.as_ref().and_then(|c| c.id.clone()),
+            datetime: self.date().map(str::to_owned),
+        }
+    }
+
+    /// The branch its commit was on.
+    pub fn branch(&self) -> Option<&str> {
+        self.commit_info.as_ref().and_then(|c| c.branch.as_deref())
+    }
+}
+
+/// A history file as read: its text (strict JSON) and a [`StoredEntry`] for each entry.
+#[derive(Debug, Clone, Default)]
+pub struct StoredHistory {
+    /// The file's text, with Python's non-finite numbers rewritten as `null`.
+    pub text: Vec<u8>,
+    /// Its entries, in file order.
+    pub entries: Vec<StoredEntry>,
+    /// Where the file held non-finite numbers.
+    pub non_finite: Vec<NonFinite>,
 }
 
 pub(crate) const HISTORY_HINTS: Hints = Hints {
@@ -202,7 +317,7 @@ pub(crate) const HISTORY_HINTS: Hints = Hints {
     schema: "this is not a history of pytest-benchmark entries; pass the right file with --history",
 };
 
-/// What [`append`] did.
+/// What [`append_bounded`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppendOutcome {
     /// Entries written.
@@ -221,19 +336,37 @@ pub struct AppendOutcome {
     pub recovered: bool,
 }
 
-/// Reads every entry of a history file (tolerating Python's non-finite numbers).
+/// Reads every entry of a history file whole (tolerating Python's non-finite numbers).
 pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
-    read_as(path)
+    let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let (entries, _, non_finite) = parse_history(&text, path)?;
+    Ok((entries, non_finite))
 }
 
-/// Reads every entry of a history file into `T`, any shape of entry: a reader that needs only
-/// some fields (e.g. the gate) declares just those and the rest is skipped unparsed.
-pub fn read_as<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Vec<NonFinite>)> {
-    let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+/// The one reader of history files behind appending, rotation, migration and the gate: the
+/// file's strict text and its entries' [`StoredEntry`] views; `None` when there is no file.
+pub fn read_stored(path: &Path) -> Result<Option<StoredHistory>> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::read(path, e)),
+    };
+    let (entries, strict, non_finite) = parse_history(&text, path)?;
+    Ok(Some(StoredHistory {
+        text: strict.unwrap_or(text),
+        entries,
+        non_finite,
+    }))
+}
+
+fn parse_history<T: serde::de::DeserializeOwned>(
+    text: &[u8],
+    path: &Path,
+) -> Result<Lenient<Vec<T>>> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(empty_history(path));
     }
-    parse_tolerant(&text, path, HISTORY_HINTS)
+    parse_lenient(text, path, HISTORY_HINTS)
 }
 
 fn empty_history(path: &Path) -> Error {
@@ -249,43 +382,12 @@ fn empty_history(path: &Path) -> Error {
     }
 }
 
-/// Appends `entries` to the history at `path`, skipping those it already holds.
+/// Appends `entries` to the history at `path`, skipping those it already holds, keeping the
+/// current file within `bound`.
 ///
 /// Creates the history when it does not exist. Holds the history's lock throughout and replaces
 /// the file whole, so concurrent appenders all land and a crash leaves the old or the new file.
-/// On any error the history is left as it was.
-pub fn append(path: &Path, entries: &[HistoryEntry]) -> Result<AppendOutcome> {
-    append_bounded(path, entries, &Bound::default())
-}
-
-/// A history as an append sees it: its strict text, its entries' keys, what was made strict.
-type Stored = (Vec<u8>, Vec<StoredKey>, Vec<NonFinite>);
-
-/// The history's text and the keys of its entries (`None`: no file), non-finite numbers made null.
-fn read_stored(path: &Path) -> Result<Option<Stored>> {
-    let text = match std::fs::read(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::read(path, e)),
-    };
-    if text.iter().all(u8::is_ascii_whitespace) {
-        return Err(empty_history(path));
-    }
-    match serde_json::from_slice::<Vec<StoredKey>>(&text) {
-        Ok(stored) => Ok(Some((text, stored, Vec::new()))),
-        Err(error) => match json::replace_non_finite(&text).filter(|_| error.is_syntax()) {
-            // Old entries with Python's NaN: rewrite them as null, so the file becomes strict JSON.
-            Some((strict, found)) => {
-                let stored = serde_json::from_slice::<Vec<StoredKey>>(&strict)
-                    .map_err(|e| Error::from_serde(path, &strict, &e, HISTORY_HINTS))?;
-                Ok(Some((strict, stored, found)))
-            }
-            None => Err(Error::from_serde(path, &text, &error, HISTORY_HINTS)),
-        },
-    }
-}
-
-/// [`append`], keeping the current file within `bound`: when the new entries would break it, the
+/// On any error the history is left as it was. When the new entries would break the bound, the
 /// whole current file first moves into the archive as its newest chunk (one rename), and the new
 /// entries start a new current file.
 pub fn append_bounded(
@@ -295,10 +397,15 @@ pub fn append_bounded(
 ) -> Result<AppendOutcome> {
     let _lock = FileLock::acquire(path)?;
     let recovered = archive::recover(path)?;
-    let (old, stored, non_finite) = read_stored(path)?.unwrap_or_default();
-    let created = old.is_empty();
+    let stored = read_stored(path)?;
+    let created = stored.is_none();
+    let StoredHistory {
+        text: old,
+        entries: stored,
+        non_finite,
+    } = stored.unwrap_or_default();
     let stored_count = stored.len();
-    let mut seen: HashSet<EntryKey> = stored.iter().map(StoredKey::key).collect();
+    let mut seen: HashSet<EntryKey> = stored.iter().map(StoredEntry::key).collect();
     // Entries older than everything current may have been rotated out: look in the newest chunk.
     let first_current = stored.first().and_then(|s| s.datetime.clone());
     let maybe_archived = entries.iter().any(|e| match (&e.datetime, &first_current) {
@@ -307,8 +414,8 @@ pub fn append_bounded(
     });
     if bound.is_set() && maybe_archived {
         if let Some((_, chunk)) = archive::chunks(path).last() {
-            if let Some((_, keys, _)) = read_stored(chunk)? {
-                seen.extend(keys.iter().map(StoredKey::key));
+            if let Some(chunk) = read_stored(chunk)? {
+                seen.extend(chunk.entries.iter().map(StoredEntry::key));
             }
         }
     }
@@ -333,7 +440,7 @@ pub fn append_bounded(
         json::to_pretty_vec(&fresh).map_err(|e| Error::write(path, io::Error::other(e)))?;
     let after = old.len() as u64 + new_text.len() as u64;
     let old = if stored_count > 0 && bound.exceeded_by(stored_count + fresh.len(), after) {
-        outcome.rotated = Some(archive::rotate(path, &old)?);
+        outcome.rotated = Some(archive::rotate(path, &stored)?);
         outcome.total = fresh.len();
         Vec::new()
     } else {

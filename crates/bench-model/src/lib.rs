@@ -18,7 +18,10 @@ pub mod list;
 mod report;
 
 pub use error::{Error, ErrorKind, Result};
-pub use history::{AppendOutcome, HistoryEntry, MachineId};
+pub use history::{
+    AppendOutcome, CommitRange, GateRecord, HistoryEntry, MachineId, RunRef, StoredCommit,
+    StoredEntry, StoredHistory, StoredStats,
+};
 pub use json::NonFinite;
 pub use list::ListEntry;
 pub use report::{

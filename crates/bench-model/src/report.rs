@@ -45,13 +45,6 @@ impl Num {
     }
 }
 
-impl From<f64> for Num {
-    /// Non-finite values become 0, as JSON cannot hold them.
-    fn from(value: f64) -> Self {
-        Num(Number::from_f64(value).unwrap_or_else(|| Number::from(0)))
-    }
-}
-
 /// A whole `--benchmark-json` report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -118,12 +111,7 @@ pub struct Benchmark {
     pub extra: Map<String, Value>,
 }
 
-impl Benchmark {
-    /// The group, when it has one.
-    pub fn group(&self) -> Option<&str> {
-        self.group.as_ref().and_then(|g| g.as_deref())
-    }
-}
+impl Benchmark {}
 
 /// A benchmark's options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -380,7 +368,7 @@ impl Report {
                 path: path.to_path_buf(),
             });
         }
-        let (report, non_finite) = parse_tolerant::<Report>(text, path, REPORT_HINTS)?;
+        let (report, _, non_finite) = parse_lenient::<Report>(text, path, REPORT_HINTS)?;
         if report.benchmarks.is_empty() {
             return Err(Error::NoBenchmarks {
                 path: path.to_path_buf(),
@@ -441,19 +429,25 @@ impl Report {
     }
 }
 
-/// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`.
-pub(crate) fn parse_tolerant<T: serde::de::DeserializeOwned>(
+/// What [`parse_lenient`] gives: the value, the strict text when it differs, the non-finite numbers.
+pub(crate) type Lenient<T> = (T, Option<Vec<u8>>, Vec<NonFinite>);
+
+/// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`: the one
+/// lenient parser behind reports and histories. Returns the value, the strict text when it had to
+/// be made strict (`None`: `text` was strict already) and where the non-finite numbers were.
+pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
     text: &[u8],
     path: &Path,
     hints: Hints,
-) -> Result<(T, Vec<NonFinite>)> {
+) -> Result<Lenient<T>> {
     match serde_json::from_slice::<T>(text) {
-        Ok(value) => Ok((value, Vec::new())),
+        Ok(value) => Ok((value, None, Vec::new())),
         Err(error) if error.is_syntax() && json::may_hold_non_finite(text) => {
             match json::replace_non_finite(text) {
-                Some((strict, found)) => serde_json::from_slice::<T>(&strict)
-                    .map(|value| (value, found))
-                    .map_err(|e| Error::from_serde(path, &strict, &e, hints)),
+                Some((strict, found)) => match serde_json::from_slice::<T>(&strict) {
+                    Ok(value) => Ok((value, Some(strict), found)),
+                    Err(e) => Err(Error::from_serde(path, &strict, &e, hints)),
+                },
                 None => Err(Error::from_serde(path, text, &error, hints)),
             }
         }

@@ -52,34 +52,28 @@ pub struct Cli {
     pub output: Option<PathBuf>,
 }
 
-/// Runs `build-list` with the process's arguments.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    run(&cli, &mut io::stdout().lock(), &mut io::stderr())
-}
-
-/// Runs `build-list` with parsed arguments.
-pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    match list(cli, stdout, stderr) {
-        Ok(()) => ExitCode::SUCCESS,
-        // A reader that stopped reading (`build-list | head`) is not an error.
-        Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(failure) => {
-            let _ = writeln!(stderr, "build-list: error: {failure}");
-            ExitCode::from(2)
-        }
-    }
-}
-
+/// Why `build-list` could not write the list (exit 2).
 #[derive(Debug, thiserror::Error)]
-enum Failure {
+pub enum Error {
+    /// The files could not be listed, or the list not written.
     #[error(transparent)]
     List(#[from] crate::Error),
+    /// Standard output failed.
     #[error("cannot write to standard output: {0}")]
     Output(io::Error),
 }
 
-fn list(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Failure> {
+/// Runs `build-list` with parsed arguments: the list on `stdout` (or in `--output`), warnings on
+/// `stderr`.
+pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, Error> {
+    match list(cli, stdout, stderr) {
+        // A reader that stopped reading (`build-list | head`) is not an error.
+        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        other => other.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn list(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Error> {
     let options = ListOptions {
         pattern: cli.pattern.clone(),
         name: NameTemplate::parse(&cli.name)?,
@@ -104,7 +98,7 @@ fn list(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(),
         None => stdout
             .write_all(&text)
             .and_then(|()| stdout.flush())
-            .map_err(Failure::Output)?,
+            .map_err(Error::Output)?,
     }
     Ok(())
 }

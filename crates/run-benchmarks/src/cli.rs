@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use aggregate::check::GateArgs;
+use bench_gate::GateArgs;
 
-use crate::{outcome::summary_table, pytest, run, Config, Gate, Publish};
+use crate::{outcome::summary_table, pytest, Config, Gate, Publish};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -69,7 +69,7 @@ pub struct Cli {
     pub keep_data: bool,
 
     #[command(flatten)]
-    pub bound: aggregate::cli::BoundArgs,
+    pub bound: aggregate::BoundArgs,
 
     /// A git checkout of the data repository: read and write its data/ and plots/, then commit
     /// every change and push.
@@ -123,19 +123,19 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 impl Cli {
     /// The run this command line asks for.
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<Config, CliError> {
         let launcher = self.launcher.as_deref().map(pytest::split_command);
         if let Some(words) = &launcher {
             if !words.iter().any(|w| w.contains("{procs}")) {
-                return Err(format!(
+                return Err(CliError::Usage(format!(
                     "--launcher {:?} has no {{procs}}: every process count would run the same; write e.g. 'mpirun -n {{procs}}'",
                     self.launcher.as_deref().unwrap_or_default()
-                ));
+                )));
             }
         }
         let gate = match self.gate.check {
             true => Some(Gate {
-                options: self.gate.options().map_err(|e| e.to_string())?,
+                options: self.gate.options()?,
                 no_append: self.gate.no_append,
                 confirm: self.confirm,
             }),
@@ -177,59 +177,59 @@ impl Cli {
     }
 }
 
-/// Runs `run-benchmarks` with the process's arguments.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut stderr = std::io::stderr();
+/// Why `run-benchmarks` could not do its work (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line asks for something that cannot be done.
+    #[error("{0}")]
+    Usage(String),
+    /// The gate's options or reports failed.
+    #[error(transparent)]
+    Gate(#[from] bench_gate::GateError),
+    /// The run failed as a whole.
+    #[error(transparent)]
+    Run(#[from] crate::Error),
+}
+
+/// Runs `run-benchmarks` with parsed arguments: progress and the summary on `stderr`, GitHub
+/// annotations on `stdout`. Exit 0 every suite recorded, 1 a suite failed or a regression was
+/// confirmed with `--fail-on-regression`.
+pub fn run(
+    cli: &Cli,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
     if pytest::split_command(&cli.pytest).is_empty() {
-        let _ = writeln!(stderr, "run-benchmarks: error: --pytest is empty; give the pytest command, e.g. --pytest pytest");
-        return ExitCode::from(2);
+        return Err(CliError::Usage(
+            "--pytest is empty; give the pytest command, e.g. --pytest pytest".into(),
+        ));
     }
-    let config = match cli.config() {
-        Ok(config) => config,
-        Err(error) => {
-            let _ = writeln!(stderr, "run-benchmarks: error: {error}");
-            return ExitCode::from(2);
+    let config = cli.config()?;
+    let summary = crate::run(&config, stderr)?;
+    let _ = write!(stderr, "\n{}", summary_table(&summary.suites));
+    let mut gate_fails = false;
+    if cli.gate.check {
+        let gate = summary.gate();
+        let _ = writeln!(stderr);
+        cli.gate.emit(&gate, "Benchmark gate", stdout, stderr)?;
+        let (new, open) = (gate.regressions(), gate.open.len());
+        if new + open > 0 {
+            let _ = writeln!(
+                stderr,
+                "run-benchmarks: {new} new regression(s) confirmed, {open} open from earlier runs"
+            );
         }
-    };
-    match run(&config, &mut stderr) {
-        Ok(summary) => {
-            let _ = write!(stderr, "\n{}", summary_table(&summary.suites));
-            if cli.gate.check {
-                let gate = summary.gate();
-                let _ = writeln!(stderr);
-                if let Err(error) =
-                    cli.gate
-                        .emit(&gate, "Benchmark gate", &mut std::io::stdout(), &mut stderr)
-                {
-                    let _ = writeln!(stderr, "run-benchmarks: error: {error}");
-                    return ExitCode::from(2);
-                }
-                let regressions = gate.regressions();
-                if regressions > 0 {
-                    let _ = writeln!(
-                        stderr,
-                        "run-benchmarks: {regressions} regression(s) confirmed"
-                    );
-                }
-            }
-            if let Some(published) = &summary.published {
-                let what = match (published.committed, published.pushed) {
-                    (false, _) => "nothing changed, nothing committed".to_string(),
-                    (true, false) => "committed (not pushed)".to_string(),
-                    (true, true) => {
-                        format!("committed and pushed (attempt {})", published.attempts)
-                    }
-                };
-                let _ = writeln!(stderr, "run-benchmarks: published: {what}");
-            }
-            ExitCode::from(summary.exit_code(cli.gate.fail_on_regression))
-        }
-        Err(error) => {
-            let _ = writeln!(stderr, "run-benchmarks: error: {error}");
-            ExitCode::from(2)
-        }
+        gate_fails = cli.gate.fails(&gate);
     }
+    if let Some(published) = &summary.published {
+        let what = match (published.committed, published.pushed) {
+            (false, _) => "nothing changed, nothing committed".to_string(),
+            (true, false) => "committed (not pushed)".to_string(),
+            (true, true) => format!("committed and pushed (attempt {})", published.attempts),
+        };
+        let _ = writeln!(stderr, "run-benchmarks: published: {what}");
+    }
+    Ok(ExitCode::from(summary.exit_code(gate_fails)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,50 @@
-//! Re-running suspected regressions: turning a benchmark's `fullname` back into a node id pytest
-//! accepts from the suite's folder.
+//! Judging a suite's run, and confirming suspected regressions by re-running only them
+//! (`--confirm N`) and judging them on the median of the run and its reruns.
 
 use std::path::Path;
+
+use bench_gate::{CheckReport, GateError};
+use bench_model::HistoryEntry;
+
+use crate::Gate;
+
+/// Judges `entries` against the history at `history`; with `--confirm N`, re-runs the suspected
+/// benchmarks N times through `rerun(node ids, attempt)` (which returns the rerun's entries, or
+/// `None` when it produced none) and judges them again on the run and its reruns.
+pub fn judge(
+    history: &Path,
+    entries: &[HistoryEntry],
+    gate: &Gate,
+    suite: &Path,
+    mut rerun: impl FnMut(&[String], usize) -> Option<Vec<HistoryEntry>>,
+) -> Result<CheckReport, GateError> {
+    let mut verdicts = bench_gate::check(history, entries, &gate.options)?;
+    let suspects: Vec<String> = verdicts.suspects().map(|j| j.fullname.clone()).collect();
+    if gate.confirm == 0 || suspects.is_empty() {
+        return Ok(verdicts);
+    }
+    let node_ids: Vec<String> = suspects.iter().map(|f| node_id(suite, f)).collect();
+    let suspected = |e: &HistoryEntry| suspects.contains(&e.benchmark.fullname);
+    let mut all: Vec<HistoryEntry> = entries.iter().filter(|e| suspected(e)).cloned().collect();
+    for attempt in 1..=gate.confirm {
+        if let Some(again) = rerun(&node_ids, attempt) {
+            all.extend(again.into_iter().filter(|e| suspected(e)));
+        }
+    }
+    let confirmed = bench_gate::check(history, &all, &gate.options)?;
+    let note = format!("judged on the run and {} rerun(s)", gate.confirm);
+    for judgement in &mut verdicts.benchmarks {
+        let again = confirmed
+            .benchmarks
+            .iter()
+            .find(|j| j.fullname == judgement.fullname && j.machine == judgement.machine);
+        if let Some(again) = again {
+            *judgement = again.clone();
+            judgement.add_note(&note);
+        }
+    }
+    Ok(verdicts)
+}
 
 /// The node id to pass to pytest, run in `suite`, for the benchmark `fullname`.
 ///

@@ -15,8 +15,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aggregate::AppendOptions;
-use bench_model::{Error as ModelError, Report};
+use aggregate::{AppendOptions, Loaded};
+use bench_gate::CheckReport;
+use bench_model::Error as ModelError;
 
 pub use outcome::{Outcome, SuiteRun};
 pub use publish::{DataRepo, GitError};
@@ -53,7 +54,7 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Gate {
     /// How to judge.
-    pub options: aggregate::check::GateOptions,
+    pub options: bench_gate::GateOptions,
     /// Judge only: record nothing.
     pub no_append: bool,
     /// Re-run suspected regressions this many times and judge on the reruns.
@@ -138,14 +139,12 @@ pub struct Published {
 }
 
 impl RunSummary {
-    /// 0 every suite recorded, 1 some suite failed (or, with `fail_on_regression`, a regression
-    /// was confirmed), 2 our own error.
-    pub fn exit_code(&self, fail_on_regression: bool) -> u8 {
+    /// 0 every suite recorded, 1 some suite failed (or `gate_fails`: the gate's findings fail
+    /// the run as asked), 2 our own error.
+    pub fn exit_code(&self, gate_fails: bool) -> u8 {
         if self.suites.iter().any(|s| s.outcome.is_error()) {
             2
-        } else if !self.suites.iter().all(|s| s.outcome.is_success())
-            || (fail_on_regression && self.gate().regressions() > 0)
-        {
+        } else if !self.suites.iter().all(|s| s.outcome.is_success()) || gate_fails {
             1
         } else {
             0
@@ -153,8 +152,8 @@ impl RunSummary {
     }
 
     /// Every suite's verdicts in one report.
-    pub fn gate(&self) -> aggregate::check::CheckReport {
-        let mut all = aggregate::check::CheckReport::default();
+    pub fn gate(&self) -> CheckReport {
+        let mut all = CheckReport::default();
         for check in self.suites.iter().filter_map(|s| s.check.clone()) {
             all.extend(check);
         }
@@ -210,52 +209,108 @@ pub fn run_suite(
     let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
     // A fresh log per run; the confirmation reruns append to it.
     let _ = std::fs::remove_file(&log);
-    let (reading, mut elapsed, leftovers) = execute(config, suite, procs, &[], &report, &log);
-    let mut check = None;
-    let outcome = match leave_out_failed(config, reading, &report) {
-        Reading::Done(outcome) => outcome,
-        Reading::Valid { code, failed } => {
-            let judged = config.gate.as_ref().map(|gate| {
-                judge_suite(
-                    config,
-                    gate,
-                    results,
-                    suite,
-                    procs,
-                    &report,
-                    &log,
-                    &mut elapsed,
-                )
-            });
-            match judged {
-                Some(Err(error)) => Outcome::WriteError { error },
-                Some(Ok(report)) if config.gate.as_ref().is_some_and(|g| g.no_append) => {
-                    let benchmarks = report.benchmarks.len();
-                    check = Some(report);
-                    Outcome::Judged { benchmarks }
-                }
-                judged => {
-                    check = judged.and_then(Result::ok);
-                    record(config, results, suite, &report, code, failed.len())
-                }
-            }
-        }
-    };
-    let kept = (outcome.recorded() > 0).then_some(report);
-    SuiteRun {
+    let (reading, elapsed, leftovers) = execute(config, suite, procs, &[], &report, &log);
+    let mut run = SuiteRun {
         suite: suite.clone(),
         procs,
-        outcome,
+        outcome: Outcome::NoBenchmarks {
+            reason: String::new(),
+        },
         elapsed,
-        report: kept,
-        check,
-        log: Some(log),
+        recorded: Loaded::default(),
+        check: None,
+        notes: Vec::new(),
+        log: Some(log.clone()),
         leftovers: leftovers.iter().map(ToString::to_string).collect(),
+    };
+    let (code, mut loaded, failed) = match reading {
+        Reading::Done(outcome) => {
+            run.outcome = outcome;
+            return run;
+        }
+        Reading::Valid {
+            code,
+            loaded,
+            failed,
+        } => (code, loaded, failed),
+    };
+    // A failed test's benchmark measured something other than what it benchmarks: out of the
+    // gate and the history, unless --keep-failed.
+    let before = loaded.entries.len();
+    if !config.keep_failed {
+        loaded
+            .entries
+            .retain(|e| !failed.contains(&e.benchmark.fullname));
     }
+    let left_out = before - loaded.entries.len();
+    if loaded.entries.is_empty() {
+        run.outcome = Outcome::PytestFailed {
+            code,
+            benchmarks: 0,
+            left_out,
+        };
+        return run;
+    }
+    if let Some(gate) = &config.gate {
+        let rerun = |node_ids: &[String], attempt: usize| {
+            let rerun = report.with_extension(format!("confirm-{attempt}.json"));
+            let (reading, took, _) = execute(config, suite, procs, node_ids, &rerun, &log);
+            run.elapsed += took;
+            match reading {
+                Reading::Valid { loaded, .. } => Some(loaded.entries),
+                Reading::Done(_) => None,
+            }
+        };
+        let history = results.history(&suite.name);
+        match confirm::judge(&history, &loaded.entries, gate, &suite.path, rerun) {
+            Ok(verdicts) => {
+                verdicts.record_in(&mut loaded.entries);
+                run.check = Some(verdicts);
+            }
+            Err(error) => {
+                run.outcome = Outcome::WriteError {
+                    error: error.to_string(),
+                };
+                return run;
+            }
+        }
+        if gate.no_append {
+            run.outcome = Outcome::Judged {
+                benchmarks: loaded.entries.len(),
+            };
+            run.notes = loaded.warnings.iter().map(ToString::to_string).collect();
+            return run;
+        }
+    }
+    match results.record(&suite.name, &loaded, &config.append) {
+        Ok(summary) => {
+            run.notes = summary.notes();
+            run.outcome = if code == Some(0) {
+                Outcome::Recorded {
+                    benchmarks: summary.benchmarks,
+                    appended: summary.outcome.appended,
+                }
+            } else {
+                Outcome::PytestFailed {
+                    code,
+                    benchmarks: summary.benchmarks,
+                    left_out,
+                }
+            };
+            run.recorded = loaded;
+        }
+        Err(error) => {
+            run.outcome = Outcome::WriteError {
+                error: error.to_string(),
+            }
+        }
+    }
+    run
 }
 
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
-/// or under the launcher with `procs` ranks whose reports are merged into one.
+/// or under the launcher with `procs` ranks whose reports are merged into one. Also returns how
+/// long it ran and the processes it left running (ended).
 fn execute(
     config: &Config,
     suite: &Suite,
@@ -267,7 +322,13 @@ fn execute(
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
     if let Some(procs) = procs {
-        return mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
+        let (merged, elapsed, leftovers) =
+            mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
+        let reading = match merged {
+            Ok(()) => read_report(config, report, Some(0), Vec::new()),
+            Err(outcome) => Reading::Done(outcome),
+        };
+        return (reading, elapsed, leftovers);
     }
     let state = report.with_extension("state");
     let execution = pytest::run(&pytest::Job {
@@ -283,49 +344,6 @@ fn execute(
     (reading, execution.elapsed, execution.leftovers)
 }
 
-/// Drops the benchmarks of failed tests from the report (unless `--keep-failed`): a test that
-/// failed measured something other than what it benchmarks. Afterwards `failed` names the
-/// benchmarks left out.
-fn leave_out_failed(config: &Config, reading: Reading, report: &Path) -> Reading {
-    let Reading::Valid { code, failed } = reading else {
-        return reading;
-    };
-    if config.keep_failed || failed.is_empty() {
-        return Reading::Valid {
-            code,
-            failed: Vec::new(),
-        };
-    }
-    let written = Report::read(report)
-        .map_err(|e| e.to_string())
-        .and_then(|read| {
-            let mut report_kept = read.report;
-            let (left_out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut report_kept.benchmarks)
-                .into_iter()
-                .partition(|b| failed.contains(&b.fullname));
-            report_kept.benchmarks = kept;
-            bench_model::json::to_pretty_vec(&report_kept)
-                .map_err(|e| e.to_string())
-                .and_then(|text| std::fs::write(report, text).map_err(|e| e.to_string()))?;
-            let names = left_out.into_iter().map(|b| b.fullname).collect::<Vec<_>>();
-            Ok((names, report_kept.benchmarks.is_empty()))
-        });
-    match written {
-        Ok((left_out, true)) => Reading::Done(Outcome::PytestFailed {
-            code,
-            benchmarks: 0,
-            left_out: left_out.len(),
-        }),
-        Ok((left_out, false)) => Reading::Valid {
-            code,
-            failed: left_out,
-        },
-        Err(error) => Reading::Done(Outcome::WriteError {
-            error: format!("{}: {error}", report.display()),
-        }),
-    }
-}
-
 /// pytest's exit code when it collected no test.
 const NO_TESTS_COLLECTED: i32 = 5;
 
@@ -333,10 +351,11 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks; pytest exited with `code`; these tests failed (after
-    /// [`leave_out_failed`]: the benchmarks left out of the report).
+    /// A report with benchmarks, read into entries; pytest exited with `code`; these tests
+    /// (node ids) failed.
     Valid {
         code: Option<i32>,
+        loaded: Loaded,
         failed: Vec<String>,
     },
 }
@@ -357,6 +376,11 @@ fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::End
         }
         pytest::Ending::Exited(status) => status.code(),
     };
+    read_report(config, report, code, pytest::State::read(state).failed)
+}
+
+/// Reads the report pytest (exit `code`, these tests `failed`) left at `report`.
+fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<String>) -> Reading {
     let nothing_ran = code == Some(0) || code == Some(NO_TESTS_COLLECTED);
     if !report.exists() {
         return Reading::Done(match code {
@@ -373,11 +397,17 @@ fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::End
             },
         });
     }
-    // Check the report before touching the history, to tell "nothing ran" from "corrupt".
-    match Report::read(report) {
-        Ok(_) => Reading::Valid {
+    // The report is read here, once: to tell "nothing ran" from "corrupt" before any history is
+    // touched, and into the entries that are judged, recorded and published.
+    let options = AppendOptions {
+        keep_data: config.append.keep_data,
+        bound: Default::default(),
+    };
+    match aggregate::load_reports(&[report.to_path_buf()], &options) {
+        Ok(loaded) => Reading::Valid {
             code,
-            failed: pytest::State::read(state).failed,
+            loaded,
+            failed,
         },
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) if nothing_ran => {
             Reading::Done(Outcome::NoBenchmarks {
@@ -395,104 +425,6 @@ fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::End
             error: other.to_string(),
         }),
     }
-}
-
-fn record(
-    config: &Config,
-    results: &Results,
-    suite: &Suite,
-    report: &Path,
-    code: Option<i32>,
-    left_out: usize,
-) -> Outcome {
-    match results.record(&suite.name, report, &config.append) {
-        Ok(summary) if code == Some(0) => Outcome::Recorded {
-            benchmarks: summary.benchmarks,
-            appended: summary.outcome.appended,
-        },
-        Ok(summary) => Outcome::PytestFailed {
-            code,
-            benchmarks: summary.benchmarks,
-            left_out,
-        },
-        Err(error) => Outcome::WriteError {
-            error: error.to_string(),
-        },
-    }
-}
-
-/// Judges a suite's report against its history; with `--confirm N`, re-runs the suspected
-/// benchmarks N times and judges them on the median of the run and its reruns, adding the
-/// reruns' time to `elapsed`.
-#[allow(clippy::too_many_arguments)]
-fn judge_suite(
-    config: &Config,
-    gate: &Gate,
-    results: &Results,
-    suite: &Suite,
-    procs: Option<u32>,
-    report: &Path,
-    log: &Path,
-    elapsed: &mut Duration,
-) -> Result<aggregate::check::CheckReport, String> {
-    let history = results.history(&suite.name);
-    let options = AppendOptions {
-        keep_data: false,
-        bound: Default::default(),
-    };
-    let (entries, _) =
-        aggregate::load_reports(&[report.to_path_buf()], &options).map_err(|e| e.to_string())?;
-    let mut verdicts =
-        aggregate::check::check(&history, &entries, &gate.options).map_err(|e| e.to_string())?;
-    let suspects: Vec<String> = verdicts
-        .benchmarks
-        .iter()
-        .filter(|j| j.verdict == aggregate::gate::Verdict::Regression)
-        .map(|j| j.fullname.clone())
-        .collect();
-    if gate.confirm == 0 || suspects.is_empty() {
-        return Ok(verdicts);
-    }
-    let node_ids: Vec<String> = suspects
-        .iter()
-        .map(|f| confirm::node_id(&suite.path, f))
-        .collect();
-    let mut all = entries
-        .into_iter()
-        .filter(|e| suspects.contains(&e.benchmark.fullname))
-        .collect::<Vec<_>>();
-    for attempt in 1..=gate.confirm {
-        let rerun = report.with_extension(format!("confirm-{attempt}.json"));
-        let (reading, took, _) = execute(config, suite, procs, &node_ids, &rerun, log);
-        *elapsed += took;
-        if !matches!(reading, Reading::Valid { .. }) {
-            continue;
-        }
-        if let Ok((rerun_entries, _)) = aggregate::load_reports(&[rerun], &options) {
-            all.extend(
-                rerun_entries
-                    .into_iter()
-                    .filter(|e| suspects.contains(&e.benchmark.fullname)),
-            );
-        }
-    }
-    let confirmed =
-        aggregate::check::check(&history, &all, &gate.options).map_err(|e| e.to_string())?;
-    for judgement in &mut verdicts.benchmarks {
-        if let Some(again) = confirmed
-            .benchmarks
-            .iter()
-            .find(|j| j.fullname == judgement.fullname && j.machine == judgement.machine)
-        {
-            *judgement = again.clone();
-            let note = format!("judged on the run and {} rerun(s)", gate.confirm);
-            judgement.note = Some(match judgement.note.take() {
-                Some(n) => format!("{n}; {note}"),
-                None => note,
-            });
-        }
-    }
-    Ok(verdicts)
 }
 
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
@@ -538,6 +470,9 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
+        for note in &run.notes {
+            let _ = writeln!(progress, "{step}: {note}");
+        }
         runs.push(run);
     }
     for warning in results.refresh()? {

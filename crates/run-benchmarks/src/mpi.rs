@@ -8,7 +8,6 @@ use bench_model::Report;
 
 use crate::outcome::Outcome;
 use crate::pytest::{self, Launch, Leftover, State};
-use crate::Reading;
 
 /// The time limit of one suite at one process count when `--timeout` is not given: a collective
 /// left waiting for a rank hangs until killed, and a batch job should not sit until its wall time.
@@ -41,8 +40,8 @@ fn rank_file(folder: &Path, rank: u32, suffix: &str) -> PathBuf {
 }
 
 /// Runs a suite's pytest as `procs` ranks under the launcher, leaving their merged report at
-/// `report`; the ranks' own files go beside it. Returns what came of it, how long it took and the
-/// processes it left running.
+/// `report` (Ok) or saying why there is none (Err); the ranks' own files go beside it. Also
+/// returns how long it took and the processes it left running.
 pub(crate) fn execute(
     launch: &Launch,
     suite: &Path,
@@ -50,7 +49,7 @@ pub(crate) fn execute(
     report: &Path,
     log: &Path,
     echo: bool,
-) -> (Reading, Duration, Vec<Leftover>) {
+) -> (Result<(), Outcome>, Duration, Vec<Leftover>) {
     let run_folder = report.parent().expect("a report in the run folder");
     let ranks = report.with_extension("ranks");
     let wrapper = run_folder.join("rank-wrapper.sh");
@@ -63,7 +62,7 @@ pub(crate) fn execute(
         .collect::<Vec<_>>();
     if let Err(error) = std::fs::create_dir_all(&ranks).and_then(|()| write_wrapper(&wrapper)) {
         return (
-            Reading::Done(Outcome::WriteError {
+            Err(Outcome::WriteError {
                 error: error.to_string(),
             }),
             Duration::ZERO,
@@ -85,12 +84,12 @@ pub(crate) fn execute(
         state: &ranks.join("launcher"),
     });
     append_rank_logs(&ranks, procs, log);
-    let reading = match execution.ending {
-        pytest::Ending::NotStarted(error) => Reading::Done(Outcome::NotStarted {
+    let merged = match execution.ending {
+        pytest::Ending::NotStarted(error) => Err(Outcome::NotStarted {
             command: launcher.join(" "),
             error: error.to_string(),
         }),
-        pytest::Ending::TimedOut => Reading::Done(Outcome::TimedOut {
+        pytest::Ending::TimedOut => Err(Outcome::TimedOut {
             after: launch.timeout.unwrap_or_default(),
             running: (0..procs)
                 .map(|rank| {
@@ -101,7 +100,7 @@ pub(crate) fn execute(
         }),
         pytest::Ending::Exited(_) => merge_rank_reports(&ranks, procs, report),
     };
-    (reading, execution.elapsed, execution.leftovers)
+    (merged, execution.elapsed, execution.leftovers)
 }
 
 fn write_wrapper(path: &Path) -> std::io::Result<()> {
@@ -128,8 +127,9 @@ fn append_rank_logs(ranks: &Path, procs: u32, log: &Path) {
 }
 
 /// Reads the reports of ranks `0..procs` from `folder` and, when every rank succeeded, writes
-/// their merge to `report`.
-pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Reading {
+/// their merge to `report`; otherwise says which ranks failed. A test that failed on a rank fails
+/// that rank's pytest, so a merged report holds no failed test.
+pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Outcome> {
     let mut failed = Vec::new();
     let mut reports = Vec::new();
     for rank in 0..procs {
@@ -153,7 +153,7 @@ pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Re
         }
     }
     if !failed.is_empty() {
-        return Reading::Done(Outcome::RanksFailed {
+        return Err(Outcome::RanksFailed {
             procs,
             ranks: failed,
         });
@@ -162,14 +162,7 @@ pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Re
     let written = bench_model::json::to_pretty_vec(&merged)
         .map_err(std::io::Error::other)
         .and_then(|text| std::fs::write(report, text));
-    match written {
-        // A test that failed on a rank fails that rank's pytest: every test here passed.
-        Ok(()) => Reading::Valid {
-            code: Some(0),
-            failed: Vec::new(),
-        },
-        Err(error) => Reading::Done(Outcome::WriteError {
-            error: format!("{}: {error}", report.display()),
-        }),
-    }
+    written.map_err(|error| Outcome::WriteError {
+        error: format!("{}: {error}", report.display()),
+    })
 }

@@ -178,10 +178,13 @@ pub struct SuiteRun {
     pub outcome: Outcome,
     /// How long pytest ran.
     pub elapsed: Duration,
-    /// The report recorded from, kept to re-apply after a rejected push.
-    pub report: Option<PathBuf>,
+    /// The entries recorded in the suite's history (none when nothing was), kept to re-apply
+    /// them after a rejected push.
+    pub recorded: aggregate::Loaded,
     /// The gate's verdicts, with `--check`.
-    pub check: Option<aggregate::check::CheckReport>,
+    pub check: Option<bench_gate::CheckReport>,
+    /// What reading and recording found worth telling: warnings, a rotation into the archive.
+    pub notes: Vec<String>,
     /// Where pytest's output is kept.
     pub log: Option<PathBuf>,
     /// Processes the suite left running, which were ended.
@@ -201,7 +204,12 @@ impl SuiteRun {
             );
         }
         if let Some(check) = &self.check {
-            let _ = write!(line, "; gate: {} regression(s)", check.regressions());
+            let _ = write!(
+                line,
+                "; gate: {} regression(s), {} open from earlier runs",
+                check.regressions(),
+                check.open.len()
+            );
         }
         if !self.leftovers.is_empty() {
             let _ = write!(

@@ -7,7 +7,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use aggregate::AppendOptions;
-use bench_model::Report;
 
 use crate::{Error, Publish, Published, Results, SuiteRun};
 
@@ -227,9 +226,8 @@ pub fn redact(text: &str) -> String {
 fn commit_message(runs: &[SuiteRun]) -> String {
     let commit = runs
         .iter()
-        .filter_map(|r| r.report.as_ref())
-        .find_map(|path| Report::read(path).ok())
-        .and_then(|read| read.report.commit_info);
+        .find_map(|r| r.recorded.entries.first())
+        .and_then(|entry| entry.commit_info.as_ref());
     let id = commit
         .as_ref()
         .and_then(|c| c.id())
@@ -292,10 +290,8 @@ pub(crate) fn publish_results(
             Err(rejection) => {
                 let _ = writeln!(progress, "run-benchmarks: push {attempt}/{attempts} rejected ({}); re-applying this run on the remote's state", rejection.message);
                 let reapplied = repo.reset_to_remote().map_err(Error::from).and_then(|()| {
-                    for run in runs {
-                        if let Some(report) = &run.report {
-                            results.record(&run.suite.name, report, append)?;
-                        }
+                    for run in runs.iter().filter(|r| !r.recorded.entries.is_empty()) {
+                        results.record(&run.suite.name, &run.recorded, append)?;
                     }
                     results.refresh()?;
                     repo.commit(&paths, &message)?;
@@ -358,8 +354,9 @@ mod tests {
                 appended: benchmarks,
             },
             elapsed: std::time::Duration::ZERO,
-            report: None,
+            recorded: Default::default(),
             check: None,
+            notes: Vec::new(),
             log: None,
             leftovers: Vec::new(),
         };

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aggregate::AppendOptions;
+use aggregate::{AppendOptions, Loaded};
 use bench_model::Error as ModelError;
 
 use crate::{plots, Error};
@@ -36,11 +36,11 @@ impl Results {
         self.root.join("logs").join(format!("{suite}.log"))
     }
 
-    /// Appends a report to a suite's history, creating its folder.
+    /// Appends a run's entries to a suite's history, creating its folder.
     pub fn record(
         &self,
         suite: &str,
-        report: &Path,
+        loaded: &Loaded,
         options: &AppendOptions,
     ) -> Result<aggregate::Summary, ModelError> {
         let history = self.history(suite);
@@ -49,7 +49,7 @@ impl Results {
             path: folder.to_path_buf(),
             source: e,
         })?;
-        aggregate::append_reports(&[report.to_path_buf()], &history, options)
+        aggregate::append_entries(loaded, &history, options)
     }
 
     /// Rebuilds `data/list.json` and `plots/list.json`, installs missing plots and the

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{pytest, root, write};
+use common::{history, pytest, root, stderr, succeed, write};
 
 /// Keeps the suites fast: a few short rounds per benchmark.
 const FAST: [&str; 4] = [
@@ -30,10 +30,6 @@ fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn copy_example_suites(to: &Path) {
@@ -64,11 +60,6 @@ fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
-}
-
-fn history(path: &Path) -> Vec<Value> {
-    serde_json::from_slice(&fs::read(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
@@ -352,16 +343,7 @@ fn usage_errors_exit_2() {
 // --- publishing -----------------------------------------------------------------------------
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeed(Command::new("git").args(args).current_dir(dir));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -628,7 +610,8 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(gate_verdicts(&gate)[0].0, "regression");
     assert!(
-        stderr(&output).contains("run-benchmarks: 1 regression(s) confirmed"),
+        stderr(&output)
+            .contains("run-benchmarks: 1 new regression(s) confirmed, 0 open from earlier runs"),
         "{}",
         stderr(&output)
     );
@@ -662,4 +645,164 @@ fn the_compatibility_wrapper_keeps_the_original_call_working() {
     );
     let list: Vec<Value> = history(&dir.path().join("results/data/list.json"));
     assert_eq!(list.len(), 2);
+}
+
+#[test]
+fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
+    // pytest-benchmark writes Python's bare NaN for a NaN in extra_info; browsers reject it, so
+    // the entry is stored with null, and the user must be told, whichever tool recorded it.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("nan/test_nan.py"),
+        "def test_sum(benchmark):\n    benchmark.extra_info['ratio'] = float('nan')\n    benchmark(sum, range(10))\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("[1/1] nan: warning: ")
+            && text.contains("benchmarks[0].extra_info.ratio: NaN is not valid JSON"),
+        "{text}"
+    );
+    let entries = history(&dir.path().join("results/data/nan/aggregate.json"));
+    assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
+}
+
+/// A git repository holding a library whose `work()` sleeps `delay` seconds and a suite that
+/// benchmarks it: commits change the library, or only its README.
+struct Project {
+    root: PathBuf,
+    commits: usize,
+}
+
+impl Project {
+    fn new(dir: &Path) -> Self {
+        let root = dir.join("project");
+        write(&root.join("README"), "0\n");
+        write(
+            &root.join("bench/speed/conftest.py"),
+            "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))\n",
+        );
+        write(
+            &root.join("bench/speed/test_speed.py"),
+            "import speedlib\n\ndef test_work(benchmark):\n    benchmark.pedantic(speedlib.work, rounds=5, iterations=1)\n",
+        );
+        git(&root, &["init", "-q", "-b", "main"]);
+        let mut project = Project { root, commits: 0 };
+        project.library(0.02);
+        project
+    }
+
+    fn commit(&mut self, message: &str) -> String {
+        git(&self.root, &["add", "-A"]);
+        git(
+            &self.root,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                message,
+            ],
+        );
+        self.commits += 1;
+        git(&self.root, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// A commit that only touches the README.
+    fn touch(&mut self) -> String {
+        write(&self.root.join("README"), &format!("{}\n", self.commits));
+        self.commit("docs")
+    }
+
+    /// A commit that makes `work()` take `delay` seconds.
+    fn library(&mut self, delay: f64) -> String {
+        write(
+            &self.root.join("speedlib.py"),
+            &format!("import time\n\ndef work():\n    time.sleep({delay})\n"),
+        );
+        self.commit(&format!("work takes {delay} s"))
+    }
+
+    /// `run-benchmarks --check` on the suite, recording into `results`; the gate's findings.
+    fn check(&self, pytest: &str, results: &Path, extra: &[&str]) -> (Output, Value) {
+        let gate = results.with_file_name("gate.json");
+        let mut args = vec![
+            "-d",
+            "bench",
+            "--results",
+            results.to_str().unwrap(),
+            "--quiet",
+            "--check",
+            // A slow machine's noise must not matter here: the step is 3x.
+            "--threshold",
+            "50",
+            "--report-json",
+            gate.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let output = run_benchmarks(&self.root, pytest, &args);
+        let findings = serde_json::from_slice(&fs::read(&gate).unwrap()).unwrap();
+        (output, findings)
+    }
+}
+
+#[test]
+fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_once() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let mut project = Project::new(dir.path());
+    let mut last_fast = String::new();
+    for _ in 0..6 {
+        last_fast = project.touch();
+        let (output, _) = project.check(&pytest, &results, &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    // Three commits without a benchmark run; the middle one makes the library 3x slower.
+    project.touch();
+    project.library(0.06);
+    let detected_at = project.touch();
+
+    let (output, found) = project.check(&pytest, &results, &["--fail-on-regression"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let judged = &found["benchmarks"][0];
+    assert_eq!(judged["verdict"], "regression", "{found}");
+    assert_eq!(judged["range"]["from"]["id"], last_fast.as_str());
+    assert_eq!(judged["range"]["to"]["id"], detected_at.as_str());
+    assert!(
+        stderr(&output).contains(&format!("step between {}", &last_fast[..12])),
+        "{}",
+        stderr(&output)
+    );
+
+    // The next run, still slow: not new, but open, with the same range.
+    project.touch();
+    let (output, found) = project.check(&pytest, &results, &["--fail-on-regression"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(found["benchmarks"][0]["verdict"], "unchanged", "{found}");
+    assert_eq!(found["open"][0]["range"]["from"]["id"], last_fast.as_str());
+    assert_eq!(found["open"][0]["range"]["to"]["id"], detected_at.as_str());
+    assert!(
+        stderr(&output).contains("open regressions"),
+        "{}",
+        stderr(&output)
+    );
+    project.touch();
+    let (output, _) = project.check(&pytest, &results, &["--fail-on-open"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+
+    // The fix: recovered, once.
+    project.library(0.02);
+    let (output, found) = project.check(&pytest, &results, &["--fail-on-open"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(found["benchmarks"][0]["verdict"], "recovered", "{found}");
+    assert_eq!(found["open"].as_array().unwrap().len(), 0);
+    project.touch();
+    let (_, found) = project.check(&pytest, &results, &[]);
+    assert_eq!(found["benchmarks"][0]["verdict"], "unchanged", "{found}");
+    assert_eq!(found["open"].as_array().unwrap().len(), 0);
 }

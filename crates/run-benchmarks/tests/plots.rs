@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::{gpe_stack, pytest, render_plots, root};
+use common::{gpe_stack, pytest, render_plots, root, succeed};
 
 #[test]
 fn every_shipped_plot_evaluates_and_renders_in_gpes_stack() {
@@ -24,27 +24,22 @@ fn every_shipped_plot_evaluates_and_renders_in_gpes_stack() {
         } else {
             &[]
         };
-        let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
-            .args(bound)
-            .args([
-                "-d",
-                root().join("fixtures/suites").to_str().unwrap(),
-                "--quiet",
-                "--pytest",
-                &pytest,
-            ])
-            .args([
-                "--results",
-                results.to_str().unwrap(),
-                "--",
-                "--benchmark-max-time=0.005",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        succeed(
+            Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+                .args(bound)
+                .args([
+                    "-d",
+                    root().join("fixtures/suites").to_str().unwrap(),
+                    "--quiet",
+                    "--pytest",
+                    &pytest,
+                ])
+                .args([
+                    "--results",
+                    results.to_str().unwrap(),
+                    "--",
+                    "--benchmark-max-time=0.005",
+                ]),
         );
     }
     let histories = root().join("fixtures/histories");

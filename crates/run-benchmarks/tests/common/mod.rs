@@ -5,34 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository's root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Returns `found`, or None (a skip) outside CI; under CI a missing tool fails the test.
-pub fn require<T>(found: Option<T>, what: &str) -> Option<T> {
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is missing: scripts/test installs it"
-        );
-        eprintln!("skipped: {what} is missing; run scripts/test to install it");
-    }
-    found
-}
-
-/// The venv's pytest.
-pub fn pytest() -> Option<String> {
-    let venv = std::env::var_os("BENCH_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv"));
-    let pytest = venv.join("bin/pytest");
-    let found = pytest
-        .is_file()
-        .then(|| pytest.to_string_lossy().into_owned());
-    require(found, &pytest.display().to_string())
-}
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use bench_testkit::{history, pytest, require, root, stderr, succeed};
 
 /// Open MPI's mpirun, with what it needs to run as root on a small machine.
 pub fn mpirun() -> Option<Vec<(String, String)>> {
