@@ -69,8 +69,18 @@ fn collectives_with_uneven_work_per_rank_finish_at_1_2_and_4_processes_with_defa
         })
         .collect();
     assert_eq!(recorded, expected, "{text}");
-    // Every rank ran the same rounds: each rank's log shows its table, rank by rank.
+    // Every rank ran the same rounds: each rank's log shows its table, rank by rank, plain text.
     let log = fs::read_to_string(dir.path().join("results/logs/collectives.x4.log")).unwrap();
+    for rank in 0..4 {
+        assert!(
+            log.contains(&format!("==> rank {rank} of 4: pytest's output <==")),
+            "{log}"
+        );
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal colours in the log: {log}"
+    );
     for test in ["test_allreduce", "test_bcast", "test_sendrecv_ring"] {
         let rounds: Vec<&str> = log
             .lines()
