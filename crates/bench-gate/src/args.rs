@@ -31,7 +31,7 @@ pub struct GateArgs {
     pub fail_on_open: bool,
 
     /// Link commits in the Markdown: a URL with {id}, e.g.
-    /// https://github.com/ORG/REPO/commit/{id} (which also gives compare links).
+    /// `https://github.com/ORG/REPO/commit/{id}` (which also gives compare links).
     #[arg(long, value_name = "TEMPLATE")]
     pub commit_url: Option<String>,
 

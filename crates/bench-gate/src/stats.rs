@@ -145,7 +145,7 @@ fn pooled_noise(segments: &[&[f64]]) -> (f64, usize) {
     (rms.max(MIN_NOISE), dof)
 }
 
-/// The quantile of Student's t with `dof` degrees of freedom that leaves [`TAIL`] above it.
+/// The quantile of Student's t with `dof` degrees of freedom that leaves the tail of `Z` above it.
 ///
 /// Found by bisection on the exact tail, `P(T > t) = I_{v/(v+t^2)}(v/2, 1/2) / 2`; it tends to
 /// `Z` as `dof` grows, and is about 2.78 at 18 degrees of freedom, 3.04 at 10, 4.32 at 4.

@@ -226,6 +226,31 @@ pub struct NonFinite {
     pub token: String,
 }
 
+/// The first of Python's bare `NaN`, `Infinity` and `-Infinity` in `text`, with its line (from 1):
+/// what makes a browser's `JSON.parse` reject the whole file.
+pub fn first_non_finite(text: &[u8]) -> Option<(usize, NonFinite)> {
+    // Most files have none: a byte search spares them the walk.
+    if !text.windows(3).any(|w| w == b"NaN" || w == b"Inf") {
+        return None;
+    }
+    let mut first = None;
+    walk(text, |event| {
+        if matches!(event.token, b"NaN" | b"Infinity" | b"-Infinity") {
+            let line = 1 + text[..event.offset].iter().filter(|&&b| b == b'\n').count();
+            first = Some((
+                line,
+                NonFinite {
+                    json_path: format_path(&event.path()),
+                    token: String::from_utf8_lossy(event.token).into_owned(),
+                },
+            ));
+            return false;
+        }
+        true
+    });
+    first
+}
+
 /// Replaces Python's bare `NaN`, `Infinity` and `-Infinity` by `null`.
 ///
 /// Returns `None` when the text has none, so the common case costs one scan and no copy.

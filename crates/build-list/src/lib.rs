@@ -217,6 +217,7 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
     if Path::new(&options.pattern).is_absolute() || options.pattern.split('/').any(|c| c == "..") {
         return Err(pattern_error("the pattern must stay inside ROOT".into()));
     }
+    let given = root;
     // glob drops a leading "./" from what it yields: match below an absolute root and strip that.
     let root = &std::path::absolute(root).map_err(|e| Error::Read {
         path: root.to_path_buf(),
@@ -244,7 +245,33 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
         ));
     }
     listing.warnings.extend(duplicate_names(&listing.entries));
+    listing
+        .warnings
+        .extend(non_strict_files(given, &listing.entries));
     Ok(listing)
+}
+
+/// GPE reads every file with the browser's `JSON.parse`, which rejects Python's bare `NaN` and
+/// `Infinity` (the original aggregate.py wrote them): the plot then stays blank without a message.
+fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|entry| entry.file.ends_with(".json"))
+        .filter_map(|entry| {
+            let path = root.join(&entry.file);
+            let text = std::fs::read(&path).ok()?;
+            let (line, found) = bench_model::json::first_non_finite(&text)?;
+            Some(format!(
+                "{}:{line}: {}: {} is not JSON: GPE cannot read this file and draws nothing; \
+                 `aggregate REPORT --history {}` rewrites it as strict JSON (non-finite numbers \
+                 become null), with any report, even one already recorded",
+                path.display(),
+                found.json_path,
+                found.token,
+                path.display()
+            ))
+        })
+        .collect()
 }
 
 /// Where bounded histories keep their older runs: `SUITE/archive/NNNN_YEARS.json`.

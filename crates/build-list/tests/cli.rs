@@ -159,6 +159,37 @@ fn duplicate_names_are_warned_about() {
 }
 
 #[test]
+fn a_history_that_is_not_strict_json_is_named_with_the_command_that_fixes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/histories");
+    // The original script writes Python's -Infinity; GPE's JSON.parse rejects the whole file.
+    fs::create_dir_all(dir.path().join("old")).unwrap();
+    fs::copy(
+        fixtures.join("original-nonfinite.json"),
+        dir.path().join("old/aggregate.json"),
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("fine")).unwrap();
+    fs::copy(
+        fixtures.join("original-indented.json"),
+        dir.path().join("fine/aggregate.json"),
+    )
+    .unwrap();
+    let output = build_list(dir.path(), &["."]);
+    assert_eq!(listed(&output).len(), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("build-list: warning: ./old/aggregate.json:")
+            && stderr.contains("[0].extra_info.ratio: -Infinity is not JSON")
+            && stderr.contains(
+                "`aggregate REPORT --history ./old/aggregate.json` rewrites it as strict JSON"
+            ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_root_is_an_error_and_no_match_an_empty_list() {
     let dir = tempfile::tempdir().unwrap();
     let output = build_list(dir.path(), &["results/data"]);

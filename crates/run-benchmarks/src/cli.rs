@@ -9,6 +9,7 @@ use clap::Parser;
 
 use bench_gate::GateArgs;
 
+use crate::bisect::Bisect;
 use crate::{outcome::summary_table, pytest, Config, Gate, Publish};
 
 const EXAMPLES: &str = "\
@@ -21,9 +22,15 @@ Examples:
     run-benchmarks -- --benchmark-min-rounds=10 -x
   Continue and publish the histories of a checkout of the data repository:
     run-benchmarks --publish ../bench-data
+  Find the commit that made the benchmarks flagged between two runs slow:
+    run-benchmarks -d benchmarks --bisect 1a2b3c4..HEAD --quiet
+  The same for chosen benchmarks of a project that must be installed:
+    run-benchmarks -d benchmarks --bisect v1.8.0..main -k matmul --setup 'pip install -e {worktree}'
 
 Exit status: 0 every suite recorded results, 1 a suite failed (or ran no benchmark),
-2 usage or I/O error (including a push that kept being rejected).";
+2 usage or I/O error (including a push that kept being rejected).
+With --bisect: 0 the first commit on the new level was found, 1 the range shows no step,
+2 an error (or commits that could not be measured hide it).";
 
 /// Run every pytest-benchmark suite, keep each suite's history and build the GPE lists.
 ///
@@ -34,6 +41,7 @@ Exit status: 0 every suite recorded results, 1 a suite failed (or ran no benchma
 /// refreshed for the Ginkgo Performance Explorer.
 #[derive(Debug, Parser)]
 #[command(name = "run-benchmarks", version, after_help = EXAMPLES)]
+#[command(group(clap::ArgGroup::new("judging").args(["check", "bisect"]).multiple(true)))]
 pub struct Cli {
     /// The folder whose sub-folders are the suites.
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = ".")]
@@ -102,8 +110,40 @@ pub struct Cli {
 
     /// With --check, re-run suspected regressions N more times (only those benchmarks) and judge
     /// them on the run and its reruns, so a one-off slow run on a noisy runner is not reported.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "check")]
-    pub confirm: usize,
+    /// With --bisect, measure FROM and TO N more times each [default: 0 with --check, 2 with
+    /// --bisect].
+    #[arg(long, value_name = "N", requires = "judging")]
+    pub confirm: Option<usize>,
+
+    /// Find the first commit after FROM, up to TO, at which the suspect benchmarks are on TO's
+    /// level: a binary search that measures them with each commit's code (checked out in a
+    /// temporary git worktree of the repository holding DIR) and the working tree's benchmarks.
+    /// The suspects are those flagged as regressions in that range in the suites' histories,
+    /// those chosen with -k, or else every benchmark of the suites.
+    #[arg(long, value_name = "FROM..TO", conflicts_with_all = ["check", "publish"],
+          help_heading = "Bisection")]
+    pub bisect: Option<String>,
+
+    /// With --bisect, measure the benchmarks this pytest -k expression selects.
+    #[arg(
+        short = 'k',
+        long = "benchmark",
+        value_name = "PATTERN",
+        requires = "bisect",
+        help_heading = "Bisection"
+    )]
+    pub benchmark: Option<String>,
+
+    /// With --bisect, run CMD in the worktree after each checkout, `{worktree}` replaced by its
+    /// path (e.g. 'pip install -e {worktree}'); split into words, no shell (write 'sh -c ...' for
+    /// one). Without it the worktree's root goes first on PYTHONPATH.
+    #[arg(
+        long,
+        value_name = "CMD",
+        requires = "bisect",
+        help_heading = "Bisection"
+    )]
+    pub setup: Option<String>,
 
     /// Arguments for pytest, after `--`.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
@@ -137,7 +177,7 @@ impl Cli {
             true => Some(Gate {
                 options: self.gate.options()?,
                 no_append: self.gate.no_append,
-                confirm: self.confirm,
+                confirm: self.confirm.unwrap_or(0),
             }),
             false => None,
         };
@@ -160,6 +200,7 @@ impl Cli {
                     (None, None) => None,
                 },
                 launcher,
+                env: Vec::new(),
             },
             procs: self.procs.clone(),
             quiet: self.quiet,
@@ -177,6 +218,37 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// The bisection this command line asks for, if any.
+    pub fn bisection(&self) -> Result<Option<Bisect>, CliError> {
+        let Some(range) = &self.bisect else {
+            return Ok(None);
+        };
+        let (from, to) = crate::bisect::parse_range(range).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--bisect {range:?}: give two commits as FROM..TO, the older first, e.g. v1.0..HEAD"
+            ))
+        })?;
+        if self
+            .setup
+            .as_deref()
+            .is_some_and(|s| pytest::split_command(s).is_empty())
+        {
+            return Err(CliError::Usage(
+                "--setup is empty; give a command, e.g. --setup 'pip install -e {worktree}'".into(),
+            ));
+        }
+        Ok(Some(Bisect {
+            from,
+            to,
+            select: self.benchmark.clone(),
+            setup: self.setup.clone(),
+            reruns: self.confirm.unwrap_or(2),
+            options: self.gate.options()?,
+        }))
+    }
+}
+
 /// Why `run-benchmarks` could not do its work (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -189,6 +261,9 @@ pub enum CliError {
     /// The run failed as a whole.
     #[error(transparent)]
     Run(#[from] crate::Error),
+    /// A bisection could not be done.
+    #[error(transparent)]
+    Bisect(#[from] crate::bisect::BisectError),
 }
 
 /// Runs `run-benchmarks` with parsed arguments: progress and the summary on `stderr`, GitHub
@@ -205,6 +280,11 @@ pub fn run(
         ));
     }
     let config = cli.config()?;
+    if let Some(bisect) = cli.bisection()? {
+        let found = crate::bisect::run(&config, &bisect, stderr)?;
+        let _ = write!(stdout, "{}", found.render());
+        return Ok(ExitCode::from(found.exit_code()));
+    }
     let summary = crate::run(&config, stderr)?;
     let _ = write!(stderr, "\n{}", summary_table(&summary.suites));
     let mut gate_fails = false;

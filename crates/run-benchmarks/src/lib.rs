@@ -1,6 +1,7 @@
 //! The whole pipeline behind `run-benchmarks`: run every suite with pytest, append each suite's
 //! benchmarks to its history, rebuild the GPE lists, and publish to a data repository.
 
+pub mod bisect;
 pub mod cli;
 pub mod confirm;
 pub mod mpi;
@@ -10,6 +11,7 @@ pub mod publish;
 pub mod pytest;
 mod results;
 pub mod suite;
+pub mod worktree;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -311,7 +313,7 @@ pub fn run_suite(
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
 /// or under the launcher with `procs` ranks whose reports are merged into one. Also returns how
 /// long it ran and the processes it left running (ended).
-fn execute(
+pub(crate) fn execute(
     config: &Config,
     suite: &Suite,
     procs: Option<u32>,
@@ -339,6 +341,7 @@ fn execute(
         echo: !config.quiet,
         plugin: report.parent().expect("a report in the run folder"),
         state: &state,
+        env: &launch.env,
     });
     let reading = read_ending(config, report, &state, execution.ending);
     (reading, execution.elapsed, execution.leftovers)

@@ -82,6 +82,7 @@ pub(crate) fn execute(
         echo,
         plugin: run_folder,
         state: &ranks.join("launcher"),
+        env: &launch.env,
     });
     append_rank_logs(&ranks, procs, log);
     let merged = match execution.ending {

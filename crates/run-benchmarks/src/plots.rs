@@ -1,11 +1,11 @@
-//! The GPE plots we ship: JSONata files written into `plots/` when missing, never over a user's.
+//! The GPE plots we ship: JSONata files kept up to date in `plots/`, never over a user's own.
 
 use std::io::Write;
 use std::path::Path;
-
 /// Every shipped plot: file name and JSONata text.
 pub const SHIPPED: &[(&str, &str)] = &[
     ("trend.jsonata", include_str!("../plots/trend.jsonata")),
+    ("change.jsonata", include_str!("../plots/change.jsonata")),
     (
         "latest-run.jsonata",
         include_str!("../plots/latest-run.jsonata"),
@@ -15,26 +15,137 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../plots/compare-branches.jsonata"),
     ),
     (
-        "box-plot.jsonata",
-        include_str!("../plots/box-plot.jsonata"),
+        "min-median-max.jsonata",
+        include_str!("../plots/min-median-max.jsonata"),
     ),
     ("scaling.jsonata", include_str!("../plots/scaling.jsonata")),
 ];
 
-/// Writes the shipped plots that `dir` lacks; returns the names written.
-pub fn install_missing(dir: &Path) -> Result<Vec<&'static str>, bench_model::Error> {
+/// Every plot file an earlier version shipped, by name and [`fnv1a`] hash of its text: a file that
+/// is still one of these was never edited by its user, so it is ours to update (or, when retired,
+/// to remove). From the history of `crates/run-benchmarks/plots/`.
+const EARLIER: &[(&str, u64)] = &[
+    ("box-plot.jsonata", 0x109d6b92a10caae6),
+    ("box-plot.jsonata", 0x8398c234ffe78082),
+    ("compare-branches.jsonata", 0x36ab7c0276df493a),
+    ("compare-branches.jsonata", 0x509b717b7ba85593),
+    ("compare-branches.jsonata", 0xa75ba8d4948ca3ef),
+    ("latest-run.jsonata", 0x1ff3754334c829b0),
+    ("latest-run.jsonata", 0xdb7e61f8b12e457e),
+    ("latest-run.jsonata", 0xf1614c45558e1705),
+    ("scaling.jsonata", 0x5d9f43cf6a69ffb0),
+    ("scaling.jsonata", 0xeae34594e34db722),
+    ("trend.jsonata", 0x035f7d4c2fbafc47),
+    ("trend.jsonata", 0x4319cd3131651c3d),
+    ("trend.jsonata", 0x574dcb421668cf57),
+    ("trend.jsonata", 0x77ba5abc7dacbc4b),
+];
+
+/// FNV-1a, 64 bits: a hash that stays the same across Rust versions.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// What [`install`] did to `plots/`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Installed {
+    /// Shipped plots written because they were missing or an earlier version of ours.
+    pub written: Vec<String>,
+    /// Retired plots of ours removed (e.g. `box-plot.jsonata`, now `min-median-max.jsonata`).
+    pub removed: Vec<String>,
+    /// Shipped names whose file the user edited: left as they are.
+    pub kept: Vec<String>,
+}
+
+/// Brings the shipped plots in `dir` up to date: writes the missing ones, replaces those still
+/// as an earlier version shipped them, removes retired ones of ours, and leaves every file a user
+/// edited (or wrote) alone.
+pub fn install(dir: &Path) -> Result<Installed, bench_model::Error> {
     std::fs::create_dir_all(dir).map_err(|e| bench_model::Error::Write {
         path: dir.to_path_buf(),
         source: e,
     })?;
-    let mut written = Vec::new();
+    let ours = |name: &str, text: &[u8]| {
+        let hash = fnv1a(text);
+        EARLIER.iter().any(|&(n, h)| n == name && h == hash)
+    };
+    let mut installed = Installed::default();
     for (name, code) in SHIPPED {
         let path = dir.join(name);
-        if path.exists() {
-            continue;
+        match std::fs::read(&path) {
+            Ok(text) if text == code.as_bytes() => continue,
+            Ok(text) if !ours(name, &text) => {
+                installed.kept.push(name.to_string());
+                continue;
+            }
+            _ => {}
         }
         bench_model::fsio::write_atomic(&path, |w| w.write_all(code.as_bytes()))?;
-        written.push(*name);
+        installed.written.push(name.to_string());
     }
-    Ok(written)
+    let retired = EARLIER
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| SHIPPED.iter().all(|(shipped, _)| shipped != name));
+    for name in retired {
+        let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|text| ours(name, &text)) {
+            std::fs::remove_file(&path).map_err(|e| bench_model::Error::Write {
+                path: path.clone(),
+                source: e,
+            })?;
+            installed.removed.push(name.to_string());
+        }
+    }
+    installed.removed.dedup();
+    Ok(installed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earlier_plots_of_ours_are_updated_and_retired_ones_removed_but_edits_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = |name: &str, commit: &str| {
+            let out = std::process::Command::new("git")
+                .args([
+                    "show",
+                    &format!("{commit}:crates/run-benchmarks/plots/{name}"),
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "the project's git history is needed");
+            out.stdout
+        };
+        // The versions c1cbefb shipped, as a results folder of that time holds them.
+        let trend = old("trend.jsonata", "c1cbefb");
+        let box_plot = old("box-plot.jsonata", "c1cbefb");
+        std::fs::write(dir.path().join("trend.jsonata"), &trend).unwrap();
+        std::fs::write(dir.path().join("box-plot.jsonata"), &box_plot).unwrap();
+        std::fs::write(dir.path().join("scaling.jsonata"), "/* mine */ {}").unwrap();
+        std::fs::write(dir.path().join("Box-plot.jsonata"), "/* HeAT's */ {}").unwrap();
+
+        let installed = install(dir.path()).unwrap();
+        assert!(installed.written.contains(&"trend.jsonata".to_string()));
+        assert_eq!(installed.removed, ["box-plot.jsonata"]);
+        assert_eq!(installed.kept, ["scaling.jsonata"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("trend.jsonata")).unwrap(),
+            SHIPPED[0].1
+        );
+        assert!(!dir.path().join("box-plot.jsonata").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("scaling.jsonata")).unwrap(),
+            "/* mine */ {}"
+        );
+        assert!(dir.path().join("Box-plot.jsonata").exists());
+        // Up to date: nothing to do.
+        let again = install(dir.path()).unwrap();
+        assert!(again.written.is_empty() && again.removed.is_empty());
+    }
 }

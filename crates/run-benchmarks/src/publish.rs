@@ -161,7 +161,7 @@ impl DataRepo {
 }
 
 /// Runs `git ARGS` in `repo`; its stdout, or its stderr's last line as the error.
-fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
+pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
     let command = args
         .iter()
         .find(|a| !a.starts_with('-') && !a.contains('='))

@@ -21,6 +21,9 @@ pub struct Launch {
     pub timeout: Option<Duration>,
     /// An MPI launcher template, e.g. `["mpirun", "-n", "{procs}"]`; see [`crate::mpi`].
     pub launcher: Option<Vec<String>>,
+    /// Environment variables pytest runs with besides ours (bisection puts the commit under test
+    /// first on `PYTHONPATH`).
+    pub env: Vec<(String, String)>,
 }
 
 /// The pytest plugin loaded into every run: it records failed tests and the running test, and
@@ -157,6 +160,8 @@ pub struct Job<'a> {
     pub plugin: &'a Path,
     /// The plugin's state prefix for this process (see [`State`]).
     pub state: &'a Path,
+    /// Environment variables besides ours (see [`Launch::env`]).
+    pub env: &'a [(String, String)],
 }
 
 /// The environment variable that marks every process of one run, inherited by all descendants,
@@ -206,8 +211,13 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
     })?;
     // Appended to: a suite's confirmation reruns add to its log.
     let mut log = File::options().create(true).append(true).open(job.log)?;
+    // The plugin first, then the PYTHONPATH the run asks for (bisection's) or the inherited one.
     let mut python_path = job.plugin.as_os_str().to_owned();
-    if let Some(existing) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+    let existing = match job.env.iter().rev().find(|(k, _)| k == "PYTHONPATH") {
+        Some((_, path)) => Some(path.into()),
+        None => std::env::var_os("PYTHONPATH"),
+    };
+    if let Some(existing) = existing.filter(|p| !p.is_empty()) {
         python_path.push(":");
         python_path.push(existing);
     }
@@ -216,6 +226,7 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
     command
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        .envs(job.env.iter().map(|(k, v)| (k, v)))
         .env("PYTHONPATH", python_path)
         .env("RUN_BENCHMARKS_STATE", job.state)
         .env(RUN_MARK, mark)

@@ -64,7 +64,13 @@ impl Results {
         warnings.extend(data.warnings);
         write_list(&self.data().join("list.json"), &data.entries)?;
 
-        plots::install_missing(&self.plots())?;
+        let installed = plots::install(&self.plots())?;
+        warnings.extend(installed.kept.iter().map(|name| {
+            format!(
+                "{} was edited, so this version's {name} was not written over it; delete it (or rename yours) to get the new one",
+                self.plots().join(name).display()
+            )
+        }));
         let options = build_list::ListOptions {
             pattern: "*.jsonata".into(),
             name: build_list::NameTemplate::parse("{stem}").expect("valid template"),

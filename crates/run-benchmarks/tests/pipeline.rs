@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{history, pytest, root, stderr, succeed, write};
+use common::{git, history, pytest, root, stderr, write};
 
 /// Keeps the suites fast: a few short rounds per benchmark.
 const FAST: [&str; 4] = [
@@ -342,11 +342,6 @@ fn usage_errors_exit_2() {
 
 // --- publishing -----------------------------------------------------------------------------
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = succeed(Command::new("git").args(args).current_dir(dir));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// A bare remote and `clones` clones of it, in `dir`.
 fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
     let remote = dir.join("remote.git");
@@ -534,8 +529,8 @@ fn a_remote_that_refuses_every_push_keeps_the_reports_and_fails() {
 
 // --- the gate -------------------------------------------------------------------------------
 
-/// A suite whose one benchmark sleeps 20 ms, or 40 ms while the file `mode` says `slow`; `spike`
-/// makes only the next pytest run slow.
+/// A suite whose one benchmark sleeps 50 ms, or 150 ms while the file `mode` says `slow`; `spike`
+/// makes only the next pytest run slow. Steps this large stay clear of a busy machine's noise.
 fn controlled_suite(dir: &Path) -> PathBuf {
     let suites = dir.join("suites");
     let mode = dir.join("mode");
@@ -545,7 +540,7 @@ fn controlled_suite(dir: &Path) -> PathBuf {
         &format!(
             "import time\n\nMODE = {mode:?}\n\ndef test_sleep(benchmark):\n    mode = open(MODE).read().strip()\n    \
              if mode == 'spike':\n        open(MODE, 'w').write('normal')\n    \
-             delay = 0.04 if mode in ('spike', 'slow') else 0.02\n    \
+             delay = 0.15 if mode in ('spike', 'slow') else 0.05\n    \
              benchmark.pedantic(time.sleep, args=(delay,), rounds=3, iterations=1)\n",
             mode = mode.to_str().unwrap()
         ),
@@ -582,6 +577,8 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
         "--quiet",
         "--check",
         "--no-append",
+        "--threshold",
+        "50",
         "--fail-on-regression",
         "--report-json",
         gate.to_str().unwrap(),
@@ -669,7 +666,7 @@ fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
     assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
 }
 
-/// A git repository holding a library whose `work()` sleeps `delay` seconds and a suite that
+/// A git repository holding a library whose `work()` sleeps for a while and a suite that
 /// benchmarks it: commits change the library, or only its README.
 struct Project {
     root: PathBuf,
@@ -690,7 +687,7 @@ impl Project {
         );
         git(&root, &["init", "-q", "-b", "main"]);
         let mut project = Project { root, commits: 0 };
-        project.library(0.02);
+        project.library(0.05);
         project
     }
 
@@ -737,7 +734,7 @@ impl Project {
             results.to_str().unwrap(),
             "--quiet",
             "--check",
-            // A slow machine's noise must not matter here: the step is 3x.
+            // A slow machine's noise must not matter here: the step is 5x.
             "--threshold",
             "50",
             "--report-json",
@@ -762,9 +759,10 @@ fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_onc
         let (output, _) = project.check(&pytest, &results, &[]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }
-    // Three commits without a benchmark run; the middle one makes the library 3x slower.
+    // Three commits without a benchmark run; the middle one makes the library 5x slower (so much
+    // that a busy machine's noise cannot hide it).
     project.touch();
-    project.library(0.06);
+    project.library(0.25);
     let detected_at = project.touch();
 
     let (output, found) = project.check(&pytest, &results, &["--fail-on-regression"]);
@@ -796,7 +794,7 @@ fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_onc
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 
     // The fix: recovered, once.
-    project.library(0.02);
+    project.library(0.05);
     let (output, found) = project.check(&pytest, &results, &["--fail-on-open"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(found["benchmarks"][0]["verdict"], "recovered", "{found}");

@@ -69,6 +69,30 @@ pub fn render_plots(
     (cases, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
+/// The test's PATH less every folder holding a run-benchmarks (a developer's installed copy must
+/// not decide a test), with `first` in front.
+pub fn path_with(first: &[&Path]) -> std::ffi::OsString {
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let kept = std::env::split_paths(&inherited).filter(|d| !d.join("run-benchmarks").exists());
+    std::env::join_paths(first.iter().map(|p| p.to_path_buf()).chain(kept)).unwrap()
+}
+
+/// A copy of the run-benchmarks under test in `folder`, as an install or an unpacked archive puts it.
+pub fn install_tool(folder: &Path) {
+    fs::create_dir_all(folder).unwrap();
+    fs::copy(
+        env!("CARGO_BIN_EXE_run-benchmarks"),
+        folder.join("run-benchmarks"),
+    )
+    .unwrap();
+}
+
+/// Runs git in `dir`, asserting success; its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = succeed(Command::new("git").args(args).current_dir(dir));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Writes `text` to `path`, creating its folder.
 pub fn write(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
