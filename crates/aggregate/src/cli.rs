@@ -94,7 +94,7 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         let _ = writeln!(
             stderr,
             "aggregate: {}: {} entries; {} moved into {} archive chunk(s), {} left in the file",
-            cli.history.display(),
+            bench_model::shown(&cli.history),
             done.total,
             done.total - done.current,
             done.chunks.len(),

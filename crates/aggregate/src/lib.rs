@@ -21,7 +21,7 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
+        write!(f, "{}: {}", bench_model::shown(&self.file), self.message)
     }
 }
 
@@ -48,7 +48,7 @@ impl Summary {
         }
         line.push_str(&format!(
             "{}: appended {} {}, skipped {} as already recorded; {} entries in the file",
-            self.history.display(),
+            bench_model::shown(&self.history),
             o.appended,
             plural(o.appended, "entry", "entries"),
             o.duplicates,
@@ -57,7 +57,7 @@ impl Summary {
         if let Some(chunk) = &o.rotated {
             line.push_str(&format!(
                 " (the previous entries moved to {} to keep the file within its bound)",
-                chunk.display()
+                bench_model::shown(chunk)
             ));
         } else if o.created {
             line.push_str(" (new history)");
@@ -95,10 +95,16 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 fn non_finite_warnings(file: &Path, found: Vec<NonFinite>) -> impl Iterator<Item = Warning> + '_ {
     found.into_iter().map(move |f| Warning {
         file: file.to_path_buf(),
-        message: format!(
-            "{}: {} is not valid JSON (browsers reject it); written as null",
-            f.json_path, f.token
-        ),
+        message: match f.big_integer {
+            true => format!(
+                "{}: {} does not fit a 64-bit number (JSON readers round it); kept exactly, as a string",
+                f.json_path, f.token
+            ),
+            false => format!(
+                "{}: {} is not valid JSON (browsers reject it); written as null",
+                f.json_path, f.token
+            ),
+        },
     })
 }
 
@@ -144,6 +150,15 @@ pub fn append_entries(
         history,
         std::mem::take(&mut outcome.non_finite),
     ));
+    if outcome.oversized {
+        warnings.push(Warning {
+            file: history.to_path_buf(),
+            message: format!(
+                "this run alone ({} entries) is larger than the bound, so it is kept whole in a file above the bound; raise --max-entries or --max-bytes",
+                outcome.appended
+            ),
+        });
+    }
     Ok(Summary {
         history: history.to_path_buf(),
         benchmarks: entries.len(),

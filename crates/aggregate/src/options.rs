@@ -17,12 +17,29 @@ pub struct AppendOptions {
 pub struct BoundArgs {
     /// Keep each history file within N entries: when a run would exceed it, the file moves whole
     /// into archive/ beside it and the run starts a new one.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one_entry)]
     pub max_entries: Option<usize>,
 
     /// Keep each history file within SIZE (e.g. 20MB): as --max-entries, in bytes.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = at_least_one_byte)]
     pub max_bytes: Option<u64>,
+}
+
+// A bound below one entry or one byte would move every file into the archive on every append.
+fn at_least_one_entry(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a number of entries of at least 1; write e.g. 10000"
+        )),
+    }
+}
+
+fn at_least_one_byte(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err(format!("{text:?} is less than one byte; write e.g. 20MB")),
+        bytes => Ok(bytes),
+    }
 }
 
 impl BoundArgs {

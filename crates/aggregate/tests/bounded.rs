@@ -332,7 +332,10 @@ fn sigkill_during_rotating_appends_leaves_every_entry_in_exactly_one_file() {
         killed >= 10 && finished >= 1,
         "{killed} killed, {finished} finished ({append_time:?} an append)"
     );
-    assert!(files(dir.path()).len() > 10, "the test must have rotated");
+    assert!(
+        files(dir.path()).len() > 10,
+        "the test must have rotated: {killed} killed, {finished} finished, {append_time:?}"
+    );
 }
 
 #[test]
@@ -437,4 +440,194 @@ fn the_gate_reads_back_into_the_archive() {
         assert_eq!(j["history"], 8, "{j}");
         assert_ne!(j["verdict"], "insufficient_history");
     }
+}
+
+#[test]
+fn a_run_in_any_archive_chunk_is_never_appended_again_bound_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..12 {
+        let path = report(dir.path(), run, 2026);
+        let output = aggregate(dir.path(), &[path.to_str().unwrap(), "--max-entries", "12"]);
+        assert!(output.status.success());
+    }
+    assert!(files(dir.path()).len() > 3, "several chunks");
+    // Runs 0 and 4 sit in the two oldest chunks; with and without the bound.
+    for args in [&["--max-entries", "12"][..], &[]] {
+        for run in ["report-0.json", "report-4.json"] {
+            let mut all = vec![run];
+            all.extend_from_slice(args);
+            let output = aggregate(dir.path(), &all);
+            let text = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                text.contains("appended 0 entries, skipped 5"),
+                "{run} {args:?}: {text}"
+            );
+        }
+    }
+    assert_eq!(all_runs(dir.path()), expected(0..12));
+}
+
+#[test]
+fn runs_with_equal_timings_on_other_hosts_or_dates_are_distinct() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = report(dir.path(), 1, 2026);
+    let mut other: Value = serde_json::from_slice(&fs::read(&first).unwrap()).unwrap();
+    // Another host, a day later, the same commit and (say, a coarse timer) the same timings.
+    other["datetime"] = Value::String("2026-03-02T00:00:01+00:00".into());
+    other["machine_info"]["node"] = Value::String("other-host".into());
+    let second = dir.path().join("other.json");
+    fs::write(&second, serde_json::to_vec(&other).unwrap()).unwrap();
+    for path in [&first, &second] {
+        let output = aggregate(dir.path(), &[path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(text.contains("appended 5 entries"), "{text}");
+    }
+    // The same report again is still recognised.
+    let output = aggregate(dir.path(), &[second.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("skipped 5"));
+}
+
+// --- a full disk --------------------------------------------------------------------------------
+
+/// A 1 MiB tmpfs mounted on a temporary folder, unmounted when dropped: a real full disk.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// None (a skip, or a failure under CI) when mounting is not allowed (not root).
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        bench_testkit::require(mounted.then_some(SmallDisk { dir }), "a tmpfs mount (root)")
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the disk but for about `free` bytes.
+    fn fill_leaving(&self, free: u64) {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut file = fs::File::create(&filler).unwrap();
+        while file.write_all(&[0; 4096]).is_ok() {}
+        drop(file);
+        let size = fs::metadata(&filler).unwrap().len();
+        fs::File::options()
+            .write(true)
+            .open(&filler)
+            .unwrap()
+            .set_len(size.saturating_sub(free))
+            .unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Every file below `dir` but the filler and lock files, with its content as text.
+fn contents(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            found.extend(contents(&path));
+        } else if name != "filler" && !name.ends_with(".lock") {
+            found.push((path.clone(), fs::read_to_string(&path).unwrap()));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Asserts that `dir` holds what `before` listed, naming the first difference.
+fn unchanged(dir: &Path, before: &[(PathBuf, String)]) {
+    let after = contents(dir);
+    let names = |files: &[(PathBuf, String)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&after), names(before), "exit 2 means nothing changed");
+    for ((path, old), (_, new)) in before.iter().zip(&after) {
+        assert!(old == new, "{} changed", path.display());
+    }
+}
+
+#[test]
+fn a_migration_on_a_full_disk_exits_2_and_changes_nothing() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    big_history(&disk.path().join("aggregate.json"), 20);
+    disk.fill_leaving(8192);
+    let before = contents(disk.path());
+    let output = aggregate(disk.path(), &["--migrate", "--max-entries", "10"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("no space left"), "{text}");
+    unchanged(disk.path(), &before);
+}
+
+#[test]
+fn a_rotation_on_a_full_disk_exits_2_and_keeps_the_current_file() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    for run in 0..2 {
+        let path = report(disk.path(), run, 2026);
+        let output = aggregate(
+            disk.path(),
+            &[path.to_str().unwrap(), "--max-entries", "10"],
+        );
+        assert!(output.status.success());
+    }
+    let next = report(disk.path(), 2, 2026);
+    disk.fill_leaving(2048);
+    let before = contents(disk.path());
+    let output = aggregate(
+        disk.path(),
+        &[next.to_str().unwrap(), "--max-entries", "10"],
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    // The message names the history, not our temporary, and says what to do.
+    assert!(
+        text.contains("cannot write aggregate.json: no space left on device")
+            && !text.contains(".tmp.")
+            && text.contains("free space"),
+        "{text}"
+    );
+    unchanged(disk.path(), &before);
+    assert_eq!(all_runs(disk.path()), expected(0..2));
+}
+
+#[test]
+fn temporaries_of_killed_writers_are_removed_by_the_next_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    fs::create_dir(&archive).unwrap();
+    for leftover in [
+        archive.join(".0003_2026.json.tmp.999999"),
+        archive.join(".index.json.tmp.999998"),
+        dir.path().join(".aggregate.json.tmp.999997"),
+    ] {
+        fs::write(&leftover, "[half").unwrap();
+    }
+    let path = report(dir.path(), 0, 2026);
+    assert!(aggregate(dir.path(), &[path.to_str().unwrap()])
+        .status
+        .success());
+    let hidden: Vec<PathBuf> = contents(dir.path())
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.to_string_lossy().contains(".tmp."))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
 }

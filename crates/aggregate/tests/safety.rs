@@ -194,3 +194,48 @@ fn sigkill_at_random_moments_leaves_the_old_or_the_new_history() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_symlinked_history_is_written_through_to_its_target_under_one_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = fixture_report();
+    let per_run = template["benchmarks"].as_array().unwrap().len();
+    let store = dir.path().join("store");
+    fs::create_dir(&store).unwrap();
+    let target = store.join("kmeans.json");
+    let link = dir.path().join("aggregate.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    // Writers through the link and writers of the target itself, all at once.
+    let children: Vec<_> = (0..8)
+        .map(|run| {
+            let report = write_report(dir.path(), run, &template);
+            let history = if run % 2 == 0 { &link } else { &target };
+            aggregate()
+                .arg(&report)
+                .arg("--history")
+                .arg(history)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    let mut ids = commit_ids(&target);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "every run in the target");
+    assert_eq!(commit_ids(&target).len(), 8 * per_run);
+}

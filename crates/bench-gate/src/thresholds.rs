@@ -17,7 +17,7 @@ impl Thresholds {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+        let text = bench_model::fsio::read_regular(path).map_err(|e| error(e.to_string()))?;
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&text).map_err(|e| error(e.to_string()))?;
         let patterns = object

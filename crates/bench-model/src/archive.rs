@@ -10,11 +10,18 @@
 //! new current file, and removes the journal last. A run that
 //! finds the journal (a migration was killed) removes what the migration had written and starts
 //! it again from the journal, before doing anything else; nothing is lost at any moment.
+//!
+//! Finding a run again (appends skip runs already recorded) must not read every chunk: a hidden
+//! index, `archive/.index.json`, keeps the range of dates each chunk holds, so only chunks whose
+//! range holds an incoming entry's date are read. It is a cache: built for a chunk the first time
+//! it is needed, its entry dropped whenever a chunk is removed (a rolled-back migration or
+//! rotation), and never needed for correctness of the chunks themselves.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
@@ -108,6 +115,107 @@ pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
     })
 }
 
+/// What the index knows of one chunk: the range of its entries' dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ChunkDates {
+    first: Option<String>,
+    last: Option<String>,
+    undated: bool,
+}
+
+impl ChunkDates {
+    fn of(entries: &[StoredEntry]) -> Self {
+        let dates = || entries.iter().filter_map(|e| e.datetime.as_deref());
+        ChunkDates {
+            first: dates().min().map(str::to_owned),
+            last: dates().max().map(str::to_owned),
+            undated: entries.iter().any(|e| e.datetime.is_none()),
+        }
+    }
+
+    /// Whether an entry that ended at `date` (None: unknown) may be in this chunk. A run found
+    /// again has the very datetime text it was stored with, so comparing text is exact.
+    fn may_hold(&self, date: Option<&str>) -> bool {
+        match (date, &self.first, &self.last) {
+            (None, _, _) => true,
+            (Some(_), _, _) if self.undated => true,
+            (Some(d), Some(first), Some(last)) => first.as_str() <= d && d <= last.as_str(),
+            _ => false,
+        }
+    }
+}
+
+/// The archive's index: a hidden file, so GPE lists and build-list never show it.
+fn index_path(path: &Path) -> PathBuf {
+    folder(path).join(".index.json")
+}
+
+/// The entries of every chunk that may hold an entry dated one of `dates` (None: undated), to
+/// find runs recorded before. Under the history's lock; updates the index as it goes.
+pub(crate) fn entries_that_may_match(
+    path: &Path,
+    dates: &[Option<&str>],
+) -> Result<Vec<StoredEntry>> {
+    let chunks = chunks(path);
+    if chunks.is_empty() || dates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut index = read_index(path);
+    let mut changed = false;
+    let mut found = Vec::new();
+    for (_, chunk) in &chunks {
+        let name = file_name(chunk);
+        let known = index.get(&name);
+        if let Some(known) = known {
+            if !dates.iter().any(|d| known.may_hold(*d)) {
+                continue;
+            }
+        }
+        let entries = read_stored(chunk)?.map(|h| h.entries).unwrap_or_default();
+        if known.is_none() {
+            index.insert(name, ChunkDates::of(&entries));
+            changed = true;
+        }
+        found.extend(entries);
+    }
+    if changed {
+        let _ = write_index(path, &index);
+    }
+    Ok(found)
+}
+
+type Index = std::collections::BTreeMap<String, ChunkDates>;
+
+/// The index, empty when missing or unreadable (it is rebuilt chunk by chunk).
+fn read_index(path: &Path) -> Index {
+    crate::fsio::read_regular(&index_path(path))
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Replaces the index whole (by rename, unsynced: a crash may lose or tear it, and a torn index
+/// is rebuilt, see [`entries_that_may_match`]); false when it could not. It only saves reading:
+/// a missing entry changes no answer, so a failure to add one is not an error.
+fn write_index(path: &Path, index: &Index) -> bool {
+    let Ok(text) = serde_json::to_vec_pretty(index) else {
+        return false;
+    };
+    let target = index_path(path);
+    let temporary = target.with_file_name(format!(".index.json.tmp.{}", std::process::id()));
+    let written = fs::write(&temporary, text).is_ok() && fs::rename(&temporary, &target).is_ok();
+    if !written {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// `2025`, `2025-2026` or `undated`: what a chunk's file name says about its entries.
 fn years_label(first: Option<&str>, last: Option<&str>) -> String {
     match (first, last) {
@@ -143,7 +251,65 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     fs::rename(path, &chunk).map_err(|e| Error::write(&chunk, e))?;
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
+    // Index the new chunk now, while its entries are at hand: later appends need not read it.
+    let mut index = read_index(path);
+    index.insert(file_name(&chunk), ChunkDates::of(entries));
+    let _ = write_index(path, &index);
     Ok(chunk)
+}
+
+/// Writes every group but the last as a new chunk and the last as the current file.
+fn write_groups(
+    path: &Path,
+    raw: &[&RawValue],
+    dated: &[StoredEntry],
+    groups: &[std::ops::Range<usize>],
+) -> Result<Vec<PathBuf>> {
+    let write_group = |target: &Path, range: &std::ops::Range<usize>| {
+        let entries: Vec<&RawValue> = raw[range.clone()].to_vec();
+        let text = crate::json::to_pretty_vec(&entries)
+            .map_err(|e| Error::write(target, io::Error::other(e)))?;
+        write_atomic(target, |w| {
+            w.write_all(&text)?;
+            w.write_all(b"\n")
+        })
+    };
+    let mut written = Vec::new();
+    let (current, older) = groups.split_last().expect("more than one group");
+    for group in older {
+        let label = years_label(dated[group.start].year(), dated[group.end - 1].year());
+        let chunk = next_chunk_path(path, &label);
+        write_group(&chunk, group)?;
+        written.push(chunk);
+    }
+    write_group(path, current)?;
+    Ok(written)
+}
+
+/// Undoes [`rotate`] when the new current file could not be written: the chunk goes back.
+pub(crate) fn unrotate(path: &Path, chunk: &Path) -> Result<()> {
+    fs::rename(chunk, path).map_err(|e| Error::write(path, e))?;
+    let mut index = read_index(path);
+    if index.remove(&file_name(chunk)).is_some() && !write_index(path, &index) {
+        let _ = fs::remove_file(index_path(path));
+    }
+    sync_folder(&folder(path));
+    sync_folder(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// Removes what killed writers left in the archive: temporaries of chunks and of the index.
+/// Only safe under the history's lock.
+pub(crate) fn remove_stale_temporaries(path: &Path) {
+    let Ok(entries) = fs::read_dir(folder(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp.") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// What [`crate::history::migrate`] did.
@@ -163,10 +329,18 @@ pub(crate) fn recover(path: &Path) -> Result<bool> {
     let Some((after, journal)) = find_journal(path) else {
         return Ok(false);
     };
+    let mut index = read_index(path);
+    let mut stale = false;
     for (seq, chunk) in chunks(path) {
         if seq > after {
             fs::remove_file(&chunk).map_err(|e| Error::write(&chunk, e))?;
+            stale |= index.remove(&file_name(&chunk)).is_some();
         }
+    }
+    // A stale entry must never outlive its chunk (a new chunk may take its name): without the
+    // room to rewrite the index, drop it; it is rebuilt.
+    if stale && !write_index(path, &index) {
+        let _ = fs::remove_file(index_path(path));
     }
     // The journal goes back whole, by one rename, over whatever current file was written.
     fs::rename(&journal, path).map_err(|e| Error::write(path, e))?;
@@ -229,6 +403,7 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
 
     // The journal holds the whole history while chunks are written; see the module's comment.
     let archive = folder(path);
+    let new_archive = !archive.exists();
     fs::create_dir_all(&archive).map_err(|e| Error::write(&archive, e))?;
     let start = chunks(path).last().map_or(0, |(seq, _)| *seq);
     let journal = journal_path(path, start);
@@ -236,26 +411,23 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
 
-    let write_group = |target: &Path, range: &std::ops::Range<usize>| {
-        let entries: Vec<&RawValue> = raw[range.clone()].to_vec();
-        let text = crate::json::to_pretty_vec(&entries)
-            .map_err(|e| Error::write(target, io::Error::other(e)))?;
-        write_atomic(target, |w| {
-            w.write_all(&text)?;
-            w.write_all(b"\n")
-        })
+    let written = write_groups(path, &raw, &dated, &groups).and_then(|written| {
+        fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
+        sync_folder(&archive);
+        Ok(written)
+    });
+    // Exit 2 means nothing changed: on a full disk, put the journal back and remove the chunks.
+    let written = match written {
+        Ok(written) => written,
+        Err(error) => {
+            recover(path)?;
+            if new_archive {
+                let _ = fs::remove_dir(&archive);
+            }
+            return Err(error);
+        }
     };
-    let mut written = Vec::new();
-    let (current, older) = groups.split_last().expect("more than one group");
-    for group in older {
-        let label = years_label(dated[group.start].year(), dated[group.end - 1].year());
-        let chunk = next_chunk_path(path, &label);
-        write_group(&chunk, group)?;
-        written.push(chunk);
-    }
-    write_group(path, current)?;
-    fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
-    sync_folder(&archive);
+    let current = groups.last().expect("more than one group");
     Ok(Migration {
         chunks: written,
         current: current.len(),

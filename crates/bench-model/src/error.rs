@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be read (missing, a folder, no permission, ...).
-    #[error("cannot read {}: {}", .path.display(), io_reason(.source))]
+    #[error("cannot read {}: {}", shown(.path), io_reason(.source))]
     Read {
         /// The file.
         path: PathBuf,
@@ -17,7 +17,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The file, its temporary sibling, its lock or its folder could not be written.
-    #[error("cannot write {}: {}", .path.display(), io_reason(.source))]
+    #[error("cannot write {}: {}; {}", shown(.path), io_reason(.source), write_remedy(.source))]
     Write {
         /// The file.
         path: PathBuf,
@@ -28,7 +28,7 @@ pub enum Error {
     #[error(
         "{}: the report is empty (0 bytes): pytest-benchmark writes that when no benchmark ran; \
          check that pytest collected benchmark tests and ran without --benchmark-disable or --benchmark-skip",
-        .path.display()
+        shown(.path)
     )]
     EmptyReport {
         /// The report.
@@ -38,14 +38,14 @@ pub enum Error {
     #[error(
         "{}: the report holds no benchmarks: no benchmark produced results; \
          check that pytest collected benchmark tests and that they passed",
-        .path.display()
+        shown(.path)
     )]
     NoBenchmarks {
         /// The report.
         path: PathBuf,
     },
     /// Text that is not JSON: truncated, interleaved, or not JSON at all.
-    #[error("{}:{line}:{column}: invalid JSON ({message}); {hint}", .path.display())]
+    #[error("{}:{line}:{column}: invalid JSON ({message}); {hint}", shown(.path))]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -59,7 +59,7 @@ pub enum Error {
         hint: &'static str,
     },
     /// Valid JSON that is not the format we expect.
-    #[error("{}:{line}:{column}: {json_path}: {message}; {hint}", .path.display())]
+    #[error("{}{}: {json_path}: {message}; {hint}", shown(.path), position(*.line, *.column))]
     Schema {
         /// The file.
         path: PathBuf,
@@ -158,13 +158,54 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// A path for a one-line message: control characters (a newline in a file name) escaped.
+pub fn shown(path: &Path) -> String {
+    path.to_string_lossy()
+        .chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
+/// `:LINE:COLUMN`, or nothing when the position is unknown (0).
+fn position(line: usize, column: usize) -> String {
+    match line {
+        0 => String::new(),
+        _ => format!(":{line}:{column}"),
+    }
+}
+
+/// What to do when writing failed; every writer leaves the file as it was (see `fsio`).
+fn write_remedy(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            "free space on its disk and run again; the file was left as it was"
+        }
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "check that you may write to its folder; the file was left as it was"
+        }
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
+            "check that its folder exists and is a folder"
+        }
+        _ => "the file was left as it was",
+    }
+}
+
 /// The system's reason without Rust's " (os error N)" suffix.
 fn io_reason(error: &io::Error) -> String {
     let text = error.to_string();
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_lowercase(),
-        None => text.to_lowercase(),
-    }
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    // The system's "No such file" starts a sentence; ours may name a FIFO or JSON inside it.
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Result of this crate.

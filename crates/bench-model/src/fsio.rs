@@ -1,7 +1,8 @@
 //! Never losing a file: whole-file replacement through a synced temporary sibling, and advisory locks.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -16,7 +17,8 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Blocks until this process is the only writer of `path`.
+    /// Blocks until this process is the only writer of `path`. Errors name `path`, not the lock:
+    /// the user knows the history, not our hidden files.
     pub fn acquire(path: &Path) -> Result<Self> {
         let lock_path = sibling(path, ".lock");
         let file = OpenOptions::new()
@@ -24,11 +26,70 @@ impl FileLock {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| Error::write(&lock_path, e))?;
-        file.lock().map_err(|e| Error::write(&lock_path, e))?;
+            .map_err(|e| Error::write(path, e))?;
+        file.lock().map_err(|e| Error::write(path, e))?;
         remove_stale_temporaries(path);
         Ok(FileLock { _file: file })
     }
+}
+
+/// The file a history path stands for: a symbolic link's target (followed to the end, each
+/// relative to its link's folder), so writers through the link and writers of the target
+/// replace and lock one file; any other path as it is.
+pub fn resolve_links(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    // A bounded walk: a loop of links ends in an error when the file is opened.
+    for _ in 0..40 {
+        let Ok(target) = fs::read_link(&path) else {
+            break;
+        };
+        path = parent_dir(&path).join(target);
+    }
+    path
+}
+
+/// Reads a whole regular file, and at most the size it had when opened.
+///
+/// Anything else is refused before it is opened: a FIFO would block the reader until some
+/// writer came, and `/dev/zero` or `/dev/urandom` would fill memory without end.
+///
+/// A leading UTF-8 byte order mark, which JSON forbids but some Windows editors write, is
+/// dropped: every file we read is JSON, and the file is otherwise good.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    ensure_regular(path)?;
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(size).read_to_end(&mut text)?;
+    if text.starts_with(b"\xef\xbb\xbf") {
+        text.drain(..3);
+    }
+    Ok(text)
+}
+
+/// Fails unless `path` is a regular file (or a link to one), naming what it is instead; a
+/// missing file fails with [`io::ErrorKind::NotFound`].
+pub fn ensure_regular(path: &Path) -> io::Result<()> {
+    let kind = fs::metadata(path)?.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file; give the path of a JSON file"),
+    ))
 }
 
 /// `dir/.name<suffix>` for `dir/name`.
@@ -92,17 +153,17 @@ fn write_then_rename(
     temporary: &Path,
     fill: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
 ) -> Result<()> {
-    let file = File::create(temporary).map_err(|e| Error::write(temporary, e))?;
+    let file = File::create(temporary).map_err(|e| Error::write(path, e))?;
     {
         let mut writer = BufWriter::with_capacity(1 << 20, &file);
-        fill(&mut writer).map_err(|e| Error::write(temporary, e))?;
-        writer.flush().map_err(|e| Error::write(temporary, e))?;
+        fill(&mut writer).map_err(|e| Error::write(path, e))?;
+        writer.flush().map_err(|e| Error::write(path, e))?;
     }
     if let Ok(metadata) = fs::metadata(path) {
         file.set_permissions(metadata.permissions())
-            .map_err(|e| Error::write(temporary, e))?;
+            .map_err(|e| Error::write(path, e))?;
     }
-    file.sync_all().map_err(|e| Error::write(temporary, e))?;
+    file.sync_all().map_err(|e| Error::write(path, e))?;
     drop(file);
     fs::rename(temporary, path).map_err(|e| Error::write(path, e))?;
     // The rename is durable only once the folder's entry is on disk.

@@ -110,6 +110,7 @@ impl HistoryEntry {
         EntryKey::new(
             &self.benchmark.fullname,
             self.commit_info.as_ref().and_then(|c| c.id()),
+            (self.datetime.as_deref(), self.machine.as_ref()),
             [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
         )
     }
@@ -180,26 +181,48 @@ impl MachineId {
     }
 }
 
-/// What makes two entries the same run of the same benchmark.
+/// What makes two entries the same run of the same benchmark: the benchmark, the commit, when
+/// and on which host the run ended, and its timings.
 ///
-/// Timings are measured to the nanosecond, so two runs never share min, max, mean and rounds;
-/// keying on them also recognises entries written by the original script, which have no datetime.
+/// When and where matter: a coarse timer on two hosts (or two days) can give equal timings for
+/// one commit, and those are two runs. Timings alone still recognise entries written by the
+/// original script, which have no datetime or host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct EntryKey {
     fullname: String,
     commit: Option<String>,
+    datetime: Option<String>,
+    node: Option<String>,
     timings: [u64; 4],
 }
 
 impl EntryKey {
-    fn new(fullname: &str, commit: Option<&str>, timings: [Option<f64>; 4]) -> Self {
+    fn new(
+        fullname: &str,
+        commit: Option<&str>,
+        ran: (Option<&str>, Option<&MachineId>),
+        timings: [Option<f64>; 4],
+    ) -> Self {
         // A missing or non-finite timing (stored as null) keys alike however it was written.
         let bits = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(u64::MAX, f64::to_bits);
         EntryKey {
             fullname: fullname.to_owned(),
             commit: commit.map(str::to_owned),
+            datetime: ran.0.map(str::to_owned),
+            node: ran.1.and_then(|m| m.node.clone()),
             timings: timings.map(bits),
         }
+    }
+
+    /// Whether `seen` holds this run, or (written by the original script, which recorded neither
+    /// when nor where) an entry with its benchmark, commit and timings.
+    fn found_in(&self, seen: &HashSet<EntryKey>) -> bool {
+        seen.contains(self)
+            || seen.contains(&EntryKey {
+                datetime: None,
+                node: None,
+                ..self.clone()
+            })
     }
 }
 
@@ -269,6 +292,7 @@ impl StoredEntry {
         EntryKey::new(
             &self.fullname,
             self.commit_info.as_ref().and_then(|c| c.id.as_deref()),
+            (self.datetime.as_deref(), self.machine.as_ref()),
             [s.min, s.max, s.mean, s.rounds],
         )
     }
@@ -334,11 +358,14 @@ pub struct AppendOutcome {
     pub rotated: Option<PathBuf>,
     /// Whether a killed migration was rolled back first.
     pub recovered: bool,
+    /// Whether the new entries alone break the bound: they are kept whole, in a file of their
+    /// own, above the bound.
+    pub oversized: bool,
 }
 
 /// Reads every entry of a history file whole (tolerating Python's non-finite numbers).
 pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
-    let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let text = crate::fsio::read_regular(path).map_err(|e| Error::read(path, e))?;
     let (entries, _, non_finite) = parse_history(&text, path)?;
     Ok((entries, non_finite))
 }
@@ -346,7 +373,7 @@ pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
 /// The one reader of history files behind appending, rotation, migration and the gate: the
 /// file's strict text and its entries' [`StoredEntry`] views; `None` when there is no file.
 pub fn read_stored(path: &Path) -> Result<Option<StoredHistory>> {
-    let text = match std::fs::read(path) {
+    let text = match crate::fsio::read_regular(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
@@ -395,7 +422,10 @@ pub fn append_bounded(
     entries: &[HistoryEntry],
     bound: &Bound,
 ) -> Result<AppendOutcome> {
+    let path = &crate::fsio::resolve_links(path);
+    refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
+    archive::remove_stale_temporaries(path);
     let recovered = archive::recover(path)?;
     let stored = read_stored(path)?;
     let created = stored.is_none();
@@ -406,22 +436,24 @@ pub fn append_bounded(
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
     let mut seen: HashSet<EntryKey> = stored.iter().map(StoredEntry::key).collect();
-    // Entries older than everything current may have been rotated out: look in the newest chunk.
-    let first_current = stored.first().and_then(|s| s.datetime.clone());
-    let maybe_archived = entries.iter().any(|e| match (&e.datetime, &first_current) {
-        (Some(new), Some(first)) => new < first,
-        _ => true,
-    });
-    if bound.is_set() && maybe_archived {
-        if let Some((_, chunk)) = archive::chunks(path).last() {
-            if let Some(chunk) = read_stored(chunk)? {
-                seen.extend(chunk.entries.iter().map(StoredEntry::key));
-            }
-        }
-    }
+    // Runs recorded before may have moved into any archive chunk: look in those whose dates
+    // can hold an incoming entry (see archive's index).
+    let unseen: Vec<Option<&str>> = entries
+        .iter()
+        .filter(|e| !e.key().found_in(&seen))
+        .map(|e| e.datetime.as_deref())
+        .collect();
+    seen.extend(
+        archive::entries_that_may_match(path, &unseen)?
+            .iter()
+            .map(StoredEntry::key),
+    );
     let fresh: Vec<&HistoryEntry> = entries
         .iter()
-        .filter(|entry| seen.insert(entry.key()))
+        .filter(|entry| {
+            let key = entry.key();
+            !key.found_in(&seen) && seen.insert(key)
+        })
         .collect();
     let mut outcome = AppendOutcome {
         appended: fresh.len(),
@@ -431,6 +463,7 @@ pub fn append_bounded(
         non_finite,
         rotated: None,
         recovered,
+        oversized: false,
     };
     if fresh.is_empty() && outcome.non_finite.is_empty() {
         return Ok(outcome);
@@ -439,6 +472,7 @@ pub fn append_bounded(
     let new_text =
         json::to_pretty_vec(&fresh).map_err(|e| Error::write(path, io::Error::other(e)))?;
     let after = old.len() as u64 + new_text.len() as u64;
+    outcome.oversized = bound.exceeded_by(fresh.len(), new_text.len() as u64);
     let old = if stored_count > 0 && bound.exceeded_by(stored_count + fresh.len(), after) {
         outcome.rotated = Some(archive::rotate(path, &stored)?);
         outcome.total = fresh.len();
@@ -446,15 +480,40 @@ pub fn append_bounded(
     } else {
         old
     };
-    write_atomic(path, |out| write_appended(out, &old, &new_text))?;
+    if let Err(error) = write_atomic(path, |out| write_appended(out, &old, &new_text)) {
+        // Exit 2 means nothing changed: a rotated current file comes back from the archive.
+        if let Some(chunk) = &outcome.rotated {
+            archive::unrotate(path, chunk)?;
+        }
+        return Err(error);
+    }
     Ok(outcome)
 }
 
 /// Splits the history at `path` into archive chunks within `bound` (see [`archive`]), in one step.
 pub fn migrate(path: &Path, bound: &Bound) -> Result<archive::Migration> {
+    let path = &crate::fsio::resolve_links(path);
+    refuse_special(path)?;
     let _lock = FileLock::acquire(path)?;
+    archive::remove_stale_temporaries(path);
     archive::recover(path)?;
+    // Checked after recovery: a killed migration leaves the history in its journal.
+    if !path.exists() {
+        let missing = io::Error::new(
+            io::ErrorKind::NotFound,
+            "no such file or directory; pass the history to migrate with --history",
+        );
+        return Err(Error::read(path, missing));
+    }
     archive::migrate(path, bound)
+}
+
+/// Refuses a history that exists but is no regular file before anything is locked or read.
+fn refuse_special(path: &Path) -> Result<()> {
+    if path.exists() {
+        crate::fsio::ensure_regular(path).map_err(|e| Error::read(path, e))?;
+    }
+    Ok(())
 }
 
 /// Writes the old array with the new entries after its last element.

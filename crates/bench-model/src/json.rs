@@ -217,13 +217,17 @@ pub(crate) fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
     (start + column).min(text.len())
 }
 
-/// A non-finite number found in the input and replaced by `null`.
+/// A number Python wrote that JSON readers cannot keep, and what it became: a non-finite number
+/// (`NaN`, `Infinity`, `-Infinity`) becomes `null`; an integer beyond 64 bits (Python's ints have
+/// no limit, e.g. `2**70 + 1` in `params`) becomes a string of its exact digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NonFinite {
     /// Where it was, e.g. `benchmarks[2].extra_info.ratio`.
     pub json_path: String,
-    /// The token as written: `NaN`, `Infinity` or `-Infinity`.
+    /// The token as written, e.g. `NaN` or `1180591620717411303425`.
     pub token: String,
+    /// An integer beyond 64 bits, kept as a string (otherwise: non-finite, written as `null`).
+    pub big_integer: bool,
 }
 
 /// The first of Python's bare `NaN`, `Infinity` and `-Infinity` in `text`, with its line (from 1):
@@ -242,6 +246,7 @@ pub fn first_non_finite(text: &[u8]) -> Option<(usize, NonFinite)> {
                 NonFinite {
                     json_path: format_path(&event.path()),
                     token: String::from_utf8_lossy(event.token).into_owned(),
+                    big_integer: false,
                 },
             ));
             return false;
@@ -251,19 +256,34 @@ pub fn first_non_finite(text: &[u8]) -> Option<(usize, NonFinite)> {
     first
 }
 
-/// Replaces Python's bare `NaN`, `Infinity` and `-Infinity` by `null`.
+/// An integer token that fits neither `i64` nor `u64`: serde_json would round it to a float, or
+/// refuse it beyond `f64`'s range (`10**400`).
+fn is_big_integer(token: &[u8]) -> bool {
+    let digits = token.strip_prefix(b"-").unwrap_or(token);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let text = std::str::from_utf8(token).unwrap_or_default();
+    text.parse::<i64>().is_err() && text.parse::<u64>().is_err()
+}
+
+/// Replaces Python's bare `NaN`, `Infinity` and `-Infinity` by `null`, and integers beyond 64
+/// bits by strings of their digits.
 ///
 /// Returns `None` when the text has none, so the common case costs one scan and no copy.
 pub(crate) fn replace_non_finite(text: &[u8]) -> Option<(Vec<u8>, Vec<NonFinite>)> {
     let mut found: Vec<(usize, usize, NonFinite)> = Vec::new();
     walk(text, |event| {
-        if matches!(event.token, b"NaN" | b"Infinity" | b"-Infinity") {
+        let non_finite = matches!(event.token, b"NaN" | b"Infinity" | b"-Infinity");
+        let big_integer = !non_finite && is_big_integer(event.token);
+        if non_finite || big_integer {
             found.push((
                 event.offset,
                 event.token.len(),
                 NonFinite {
                     json_path: format_path(&event.path()),
                     token: String::from_utf8_lossy(event.token).into_owned(),
+                    big_integer,
                 },
             ));
         }
@@ -272,15 +292,30 @@ pub(crate) fn replace_non_finite(text: &[u8]) -> Option<(Vec<u8>, Vec<NonFinite>
     if found.is_empty() {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len() + found.len());
+    let mut out = Vec::with_capacity(text.len() + 2 * found.len());
     let mut copied = 0;
-    for (offset, len, _) in &found {
+    for (offset, len, finding) in &found {
         out.extend_from_slice(&text[copied..*offset]);
-        out.extend_from_slice(b"null");
+        if finding.big_integer {
+            out.push(b'"');
+            out.extend_from_slice(finding.token.as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(b"null");
+        }
         copied = offset + len;
     }
     out.extend_from_slice(&text[copied..]);
     Some((out, found.into_iter().map(|(_, _, f)| f).collect()))
+}
+
+/// Cheap test for an integer too long for 64 bits: 20 digits or more in a row.
+pub(crate) fn may_hold_big_integer(text: &[u8]) -> bool {
+    let mut run = 0;
+    text.iter().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 20
+    })
 }
 
 /// Cheap test that serde's syntax error could be one of Python's non-finite tokens.

@@ -354,7 +354,7 @@ const REPORT_HINTS: Hints = Hints {
 impl Report {
     /// Reads a report file; see [`Report::from_slice`].
     pub fn read(path: &Path) -> Result<ReadReport> {
-        let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::fsio::read_regular(path).map_err(|e| Error::read(path, e))?;
         Self::from_slice(&text, path)
     }
 
@@ -374,6 +374,7 @@ impl Report {
                 path: path.to_path_buf(),
             });
         }
+        refuse_negative_times(&report, path)?;
         Ok(ReadReport { report, non_finite })
     }
 }
@@ -435,11 +436,65 @@ pub(crate) type Lenient<T> = (T, Option<Vec<u8>>, Vec<NonFinite>);
 /// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`: the one
 /// lenient parser behind reports and histories. Returns the value, the strict text when it had to
 /// be made strict (`None`: `text` was strict already) and where the non-finite numbers were.
+/// A time below zero is no measurement: a broken timer or an edited file, never a run to judge.
+fn refuse_negative_times(report: &Report, path: &Path) -> Result<()> {
+    for (index, benchmark) in report.benchmarks.iter().enumerate() {
+        let s = &benchmark.stats;
+        let times = [
+            ("min", &s.min),
+            ("max", &s.max),
+            ("mean", &s.mean),
+            ("median", &s.median),
+            ("stddev", &s.stddev),
+        ];
+        if let Some((name, value)) = times.iter().find(|(_, v)| v.get() < 0.0) {
+            return Err(Error::Schema {
+                path: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                json_path: format!("benchmarks[{index}].stats.{name}"),
+                message: format!("a negative time ({}), which no timer measures", value.get()),
+                hint: REPORT_HINTS.schema,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses `text` as `T`, tolerating Python's bare non-finite numbers. Bytes that are not UTF-8
+/// are refused wherever they are, in reports and histories alike, even inside values no reader
+/// looks at: a file we would rewrite must be valid JSON, which is UTF-8.
 pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
     text: &[u8],
     path: &Path,
     hints: Hints,
 ) -> Result<Lenient<T>> {
+    if let Err(error) = std::str::from_utf8(text) {
+        let before = &text[..error.valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.len()
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        return Err(Error::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: "invalid UTF-8".into(),
+            hint: hints.syntax,
+        });
+    }
+    // serde_json would silently round a big integer (or refuse it): rewrite first.
+    if json::may_hold_big_integer(text) {
+        if let Some((strict, found)) = json::replace_non_finite(text) {
+            return match serde_json::from_slice::<T>(&strict) {
+                Ok(value) => Ok((value, Some(strict), found)),
+                Err(e) => Err(Error::from_serde(path, &strict, &e, hints)),
+            };
+        }
+    }
     match serde_json::from_slice::<T>(text) {
         Ok(value) => Ok((value, None, Vec::new())),
         Err(error) if error.is_syntax() && json::may_hold_non_finite(text) => {

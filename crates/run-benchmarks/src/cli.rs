@@ -88,10 +88,11 @@ pub struct Cli {
     #[arg(long, requires = "publish")]
     pub no_push: bool,
 
-    /// With --publish, how many times to push before giving up; each rejected push is followed
-    /// by a fetch, a reset to the remote and a re-application of this run's entries.
-    #[arg(long, value_name = "N", default_value_t = 5, requires = "publish")]
-    pub push_attempts: u32,
+    /// With --publish, how long to keep pushing while other jobs push first: each rejected push
+    /// is followed by a random, growing pause, a fetch and a re-application of every local run
+    /// on the remote's state.
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_seconds, requires = "publish")]
+    pub push_deadline: Duration,
 
     /// Run every suite under an MPI launcher, once per --procs count: a template split into
     /// words, `{procs}` replaced, e.g. 'mpirun -n {procs}' or 'srun -n {procs}'. The ranks run
@@ -211,7 +212,7 @@ impl Cli {
             },
             publish: self.publish.as_ref().map(|_| Publish {
                 push: !self.no_push,
-                attempts: self.push_attempts,
+                deadline: self.push_deadline,
             }),
             gate,
         })
@@ -303,7 +304,8 @@ pub fn run(
     }
     if let Some(published) = &summary.published {
         let what = match (published.committed, published.pushed) {
-            (false, _) => "nothing changed, nothing committed".to_string(),
+            (false, false) => "nothing changed, nothing committed".to_string(),
+            (false, true) => "nothing new to commit; the branch is on the remote".to_string(),
             (true, false) => "committed (not pushed)".to_string(),
             (true, true) => format!("committed and pushed (attempt {})", published.attempts),
         };

@@ -68,15 +68,16 @@ pub struct Gate {
 pub struct Publish {
     /// Push after committing.
     pub push: bool,
-    /// Attempts at pushing before giving up (each after re-applying on the remote's state).
-    pub attempts: u32,
+    /// How long to keep pushing while other publishers win the race (each rejected push is
+    /// followed by a pause, a fetch and a re-application on the remote's state).
+    pub deadline: Duration,
 }
 
 /// Why a run could not be done at all (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// DIR cannot be listed.
-    #[error("cannot read {}: {source}; pass the folder that holds the suites with -d", .dir.display())]
+    #[error("cannot read {}: {source}; pass the folder that holds the suites with -d", bench_model::shown(.dir))]
     Dir {
         /// The folder.
         dir: PathBuf,
@@ -84,10 +85,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// No sub-folder of DIR holds tests.
-    #[error("no suite below {}: a suite is a sub-folder holding pytest files (test_*.py or *_test.py); pass the right folder with -d", .0.display())]
+    #[error("no suite below {}: a suite is a sub-folder holding pytest files (test_*.py or *_test.py); pass the right folder with -d", bench_model::shown(.0))]
     NoSuites(PathBuf),
     /// `--suite NAME` names no suite.
-    #[error("--suite {name:?}: no such suite below {}; the suites are: {available}", .dir.display())]
+    #[error("--suite {name:?}: no such suite below {}; the suites are: {available}", bench_model::shown(.dir))]
     UnknownSuite {
         /// The name given.
         name: String,
@@ -105,16 +106,25 @@ pub enum Error {
     /// Writing a list failed.
     #[error(transparent)]
     List(#[from] build_list::Error),
+    /// A suite's name would collide with a file we write.
+    #[error("{}: a suite may not be named {name:?} (the results folder's data/{name} is GPE's list); rename the folder", bench_model::shown(.path))]
+    ReservedSuiteName {
+        /// The name.
+        name: String,
+        /// The suite's folder.
+        path: PathBuf,
+    },
     /// A git step of publishing failed.
     #[error("{0}")]
     Git(#[from] GitError),
-    /// Every push attempt was rejected; the reports are kept.
-    #[error("{source}; gave up after {attempts} attempts; this run's reports are kept in {} (re-apply them with: aggregate REPORT --history data/SUITE/aggregate.json)", .kept.display())]
+    /// The push was rejected and could not be retried; the run is committed locally and its
+    /// reports are kept.
+    #[error("{source}; {why}; this run is committed in the checkout and its reports are kept in {} (the next --publish run pushes the commit; or re-apply the reports with: aggregate REPORT --history data/SUITE/aggregate.json)", bench_model::shown(.kept))]
     PushFailed {
         /// The last rejection.
         source: GitError,
-        /// Attempts made.
-        attempts: u32,
+        /// Why there was no further attempt.
+        why: String,
         /// Where the reports are.
         kept: PathBuf,
     },
@@ -171,6 +181,12 @@ pub fn select_suites(config: &Config) -> Result<Vec<Suite>, Error> {
     })?;
     if found.is_empty() {
         return Err(Error::NoSuites(config.dir.clone()));
+    }
+    if let Some(suite) = found.iter().find(|s| s.name == "list.json") {
+        return Err(Error::ReservedSuiteName {
+            name: suite.name.clone(),
+            path: suite.path.clone(),
+        });
     }
     if config.only.is_empty() {
         return Ok(found);
@@ -439,14 +455,17 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
     let repo = match &config.publish {
         Some(_) => {
             let repo = DataRepo::open(&results.root)?;
-            if repo.fast_forward() {
+            let lock = repo.lock(|| {
                 let _ = writeln!(
                     progress,
-                    "run-benchmarks: {} is up to date with its remote",
+                    "run-benchmarks: waiting for another run publishing from {}",
                     repo.path.display()
                 );
-            }
-            Some(repo)
+            })?;
+            repo.exclude_own_files()?;
+            repo.check_ready()?;
+            repo.sync(&results, &config.append, progress)?;
+            Some((repo, lock))
         }
         None => None,
     };
@@ -469,7 +488,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         let _ = writeln!(
             progress,
             "{step}: running pytest in {}",
-            suite.path.display()
+            bench_model::shown(&suite.path)
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
@@ -483,7 +502,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
     }
 
     let published = match (&config.publish, &repo) {
-        (Some(publish), Some(repo)) => Some(publish::publish_results(
+        (Some(publish), Some((repo, _lock))) => Some(publish::publish_results(
             publish,
             repo,
             &results,

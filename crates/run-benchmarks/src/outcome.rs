@@ -161,9 +161,11 @@ fn plural(n: usize, word: &str) -> String {
 
 /// How a suite at a process count is named in progress lines and the table: `kmeans` or `kmeans x4`.
 pub fn unit_name(suite: &str, procs: Option<u32>) -> String {
+    // A folder name may hold a newline; every message about it stays on one line.
+    let suite = bench_model::shown(std::path::Path::new(suite));
     match procs {
         Some(p) => format!("{suite} x{p}"),
-        None => suite.to_string(),
+        None => suite,
     }
 }
 
@@ -200,7 +202,7 @@ impl SuiteRun {
             let _ = write!(
                 line,
                 "; history: {}",
-                results.history(&self.suite.name).display()
+                bench_model::shown(&results.history(&self.suite.name))
             );
         }
         if let Some(check) = &self.check {
@@ -225,7 +227,7 @@ impl SuiteRun {
             );
         }
         if let (false, Some(log)) = (self.outcome.is_success(), &self.log) {
-            let _ = write!(line, "; pytest's output: {}", log.display());
+            let _ = write!(line, "; pytest's output: {}", bench_model::shown(log));
         }
         let _ = write!(line, " ({:.1} s)", self.elapsed.as_secs_f64());
         line

@@ -1,12 +1,16 @@
-//! Publishing to the data repository with the `git` command line: add, commit, push, and on a
-//! rejected push fetch, reset, re-apply this run's entries and push again.
+//! Publishing to the data repository with the `git` command line: a checkout locked for the run
+//! and refused while it holds the user's work, commit, push, and after a rejected push every
+//! local run carried onto the remote's state.
 
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use aggregate::AppendOptions;
+use aggregate::{AppendOptions, Loaded};
+use bench_model::HistoryEntry;
 
 use crate::{Error, Publish, Published, Results, SuiteRun};
 
@@ -25,13 +29,39 @@ pub struct GitError {
 /// A checkout of the data repository we commit to and push from.
 #[derive(Debug, Clone)]
 pub struct DataRepo {
-    /// The work tree.
+    /// The folder given to `--publish`: where `data/` and `plots/` are. Git runs here, so
+    /// pathspecs are relative to it even when it is a sub-folder of the work tree.
     pub path: PathBuf,
+    /// The work tree's top.
+    pub top: PathBuf,
+    /// `path` relative to `top`, with a trailing slash (empty at the top).
+    pub prefix: String,
     /// The branch checked out (possibly not born yet).
     pub branch: String,
     /// The remote to push to, if any.
     pub remote: Option<String>,
 }
+
+/// Held while a run uses the checkout: two runs in one checkout take turns.
+#[derive(Debug)]
+pub struct CheckoutLock {
+    _file: File,
+}
+
+/// What every `git add` leaves out, whatever the repository's ignore rules say: our locks,
+/// temporaries and the archive's index, a cache each checkout keeps for itself (see
+/// `bench_model::fsio` and `bench_model::archive`).
+const NEVER_ADDED: [&str; 3] = [
+    ":(exclude,glob)**/.*.lock",
+    ":(exclude,glob)**/.*.tmp.*",
+    ":(exclude,glob)**/archive/.index.json",
+];
+
+/// What `run-benchmarks` commits, relative to the `--publish` folder.
+const PUBLISHED: [&str; 3] = ["data", "plots", ".gitignore"];
+
+/// Git's name for the empty tree: the base of two histories that share no commit.
+const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 impl DataRepo {
     /// Opens the checkout at `path`: it must be a git work tree.
@@ -43,18 +73,21 @@ impl DataRepo {
             ),
             ..e
         })?;
-        let path = PathBuf::from(top.trim());
-        let branch = git(&path, &["symbolic-ref", "--short", "HEAD"])
+        let prefix = git(path, &["rev-parse", "--show-prefix"])?
+            .trim_end_matches('\n')
+            .to_string();
+        let top = PathBuf::from(top.trim_end_matches('\n'));
+        let branch = git(path, &["symbolic-ref", "--short", "HEAD"])
             .map(|b| b.trim().to_string())
             .map_err(|e| GitError {
                 message: format!("{}; check out a branch in the data repository", e.message),
                 ..e
             })?;
-        let remote = git(&path, &["config", &format!("branch.{branch}.remote")])
+        let remote = git(path, &["config", &format!("branch.{branch}.remote")])
             .ok()
             .map(|r| r.trim().to_string())
             .or_else(|| {
-                let remotes = git(&path, &["remote"]).unwrap_or_default();
+                let remotes = git(path, &["remote"]).unwrap_or_default();
                 let remotes: Vec<&str> = remotes.lines().collect();
                 if remotes.contains(&"origin") {
                     Some("origin".to_string())
@@ -65,10 +98,139 @@ impl DataRepo {
                 }
             });
         Ok(DataRepo {
-            path,
+            path: path.to_path_buf(),
+            top,
+            prefix,
             branch,
             remote,
         })
+    }
+
+    /// Locks the checkout for this run; `waiting` is called once if another run holds it.
+    pub fn lock(&self, waiting: impl FnOnce()) -> Result<CheckoutLock, GitError> {
+        // Inside the git folder: never in the work tree, never committed.
+        let path = self.git_path("run-benchmarks.lock")?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.error("lock", &format!("{}: {e}", path.display())))?;
+        if file.try_lock().is_err() {
+            waiting();
+            file.lock()
+                .map_err(|e| self.error("lock", &format!("{}: {e}", path.display())))?;
+        }
+        Ok(CheckoutLock { _file: file })
+    }
+
+    /// Refuses a checkout in the middle of a merge, rebase, cherry-pick or revert, or holding
+    /// changes the user has not committed: publishing must never commit, reset or delete them.
+    pub fn check_ready(&self) -> Result<(), GitError> {
+        for (marker, what, finish) in [
+            ("MERGE_HEAD", "a merge", "git commit, or git merge --abort"),
+            (
+                "rebase-merge",
+                "a rebase",
+                "git rebase --continue, or git rebase --abort",
+            ),
+            (
+                "rebase-apply",
+                "a rebase or git am",
+                "git rebase --continue, or git rebase --abort",
+            ),
+            (
+                "CHERRY_PICK_HEAD",
+                "a cherry-pick",
+                "git cherry-pick --continue, or git cherry-pick --abort",
+            ),
+            (
+                "REVERT_HEAD",
+                "a revert",
+                "git revert --continue, or git revert --abort",
+            ),
+        ] {
+            if self.git_path(marker)?.exists() {
+                return Err(self.error(
+                    "status",
+                    &format!("{what} is in progress in this checkout; finish it ({finish}), then run again"),
+                ));
+            }
+        }
+        let status = git(
+            &self.top,
+            &["status", "--porcelain", "-z", "--untracked-files=all"],
+        )?;
+        let mut changed = Vec::new();
+        let mut fields = status.split('\0').filter(|f| !f.is_empty());
+        while let Some(field) = fields.next() {
+            let (code, path) = field.split_at(field.len().min(3));
+            changed.push(path.to_string());
+            // A rename's second field is its old name.
+            if code.starts_with('R') || code.starts_with('C') {
+                fields.next();
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<String> = changed
+            .iter()
+            .take(5)
+            .map(|p| p.escape_debug().to_string())
+            .collect();
+        let more = match changed.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        Err(self.error(
+            "status",
+            &format!(
+                "the checkout has uncommitted changes ({}{more}); publishing never touches files it did not write: commit them, or set them aside with git stash -u, then run again",
+                shown.join(", ")
+            ),
+        ))
+    }
+
+    /// Keeps our locks, temporaries and logs out of `git status` through `.git/info/exclude`,
+    /// which applies whatever the repository's own `.gitignore` says.
+    pub fn exclude_own_files(&self) -> Result<(), GitError> {
+        let exclude = self.git_path("info/exclude")?;
+        let old = std::fs::read_to_string(&exclude).unwrap_or_default();
+        let wanted = [
+            ".*.lock".to_string(),
+            ".*.tmp.*".to_string(),
+            "**/archive/.index.json".to_string(),
+            format!("/{}logs/", self.prefix),
+        ];
+        let missing: Vec<&String> = wanted
+            .iter()
+            .filter(|w| !old.lines().any(|l| l == w.as_str()))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut text = old;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(
+            "# run-benchmarks: its locks, temporaries, archive indexes and pytest logs\n",
+        );
+        for line in missing {
+            text.push_str(line);
+            text.push('\n');
+        }
+        let written = exclude
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&exclude, text));
+        written.map_err(|e| self.error("exclude", &format!("{}: {e}", exclude.display())))
+    }
+
+    fn git_path(&self, name: &str) -> Result<PathBuf, GitError> {
+        let path = git(&self.path, &["rev-parse", "--git-path", name])?;
+        Ok(self.path.join(path.trim_end_matches('\n')))
     }
 
     fn remote(&self) -> Result<&str, GitError> {
@@ -82,57 +244,8 @@ impl DataRepo {
         })
     }
 
-    /// Brings the checkout up to date with its remote when that is a fast-forward.
-    ///
-    /// Returns false (and changes nothing) when there is no remote branch yet or it cannot
-    /// fast-forward; a later rejected push is handled by [`DataRepo::reset_to_remote`].
-    pub fn fast_forward(&self) -> bool {
-        let Some(remote) = &self.remote else {
-            return false;
-        };
-        git(&self.path, &["fetch", "-q", remote, &self.branch]).is_ok()
-            && git(&self.path, &["merge", "-q", "--ff-only", "FETCH_HEAD"]).is_ok()
-    }
-
-    /// Adds every change below `paths` (new files included) and commits; false if nothing changed.
-    pub fn commit(&self, paths: &[&str], message: &str) -> Result<bool, GitError> {
-        let mut add = vec!["add", "-A", "--"];
-        add.extend_from_slice(paths);
-        git(&self.path, &add)?;
-        let staged = Command::new("git")
-            .args(["diff", "--cached", "--quiet"])
-            .current_dir(&self.path)
-            .status()
-            .map_err(|e| self.error("diff", &e.to_string()))?;
-        if staged.success() {
-            return Ok(false);
-        }
-        // A fresh CI runner may have no identity; git refuses to commit without one.
-        let mut args: Vec<&str> = Vec::new();
-        if git(&self.path, &["config", "user.email"]).is_err() {
-            args.extend([
-                "-c",
-                "user.name=run-benchmarks",
-                "-c",
-                "user.email=run-benchmarks@localhost",
-            ]);
-        }
-        args.extend(["commit", "-q", "-m", message]);
-        git(&self.path, &args)?;
-        Ok(true)
-    }
-
-    /// Pushes the branch to the remote.
-    pub fn push(&self) -> Result<(), GitError> {
-        let remote = self.remote()?;
-        let refspec = format!("HEAD:refs/heads/{}", self.branch);
-        git(&self.path, &["push", "-q", remote, &refspec]).map(|_| ())
-    }
-
-    /// Throws away local commits and changes and takes the remote's branch, after a rejected push.
-    ///
-    /// When the remote has no such branch yet, the rejection was not a race: nothing changes.
-    pub fn reset_to_remote(&self) -> Result<(), GitError> {
+    /// Fetches the remote's branch: its commit, or None when the remote has no such branch yet.
+    fn fetch(&self) -> Result<Option<String>, GitError> {
         let remote = self.remote()?;
         let heads = git(
             &self.path,
@@ -144,11 +257,301 @@ impl DataRepo {
             ],
         )?;
         if heads.trim().is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         git(&self.path, &["fetch", "-q", remote, &self.branch])?;
-        git(&self.path, &["reset", "-q", "--hard", "FETCH_HEAD"])?;
-        git(&self.path, &["clean", "-q", "-fd", "--", "data", "plots"]).map(|_| ())
+        Ok(Some(rev_parse(&self.path, "FETCH_HEAD")?))
+    }
+
+    /// Whether `commit` is already part of the checked-out branch.
+    fn contains(&self, commit: &str) -> bool {
+        git(&self.path, &["merge-base", "--is-ancestor", commit, "HEAD"]).is_ok()
+    }
+
+    /// Brings the checkout up to date with its remote before a run: a fast-forward, or when
+    /// local commits the remote lacks meet remote commits the checkout lacks, the local runs
+    /// carried onto the remote's state. Says what it did; nothing when there is no remote.
+    pub fn sync(
+        &self,
+        results: &Results,
+        append: &AppendOptions,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        if self.remote.is_none() {
+            return Ok(());
+        }
+        let theirs = match self.fetch() {
+            Ok(Some(theirs)) => theirs,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: warning: {error}; continuing from the local state"
+                );
+                return Ok(());
+            }
+        };
+        if self.contains(&theirs) {
+            return Ok(());
+        }
+        if rev_parse(&self.path, "HEAD").is_err() || self.is_ancestor_of_head(&theirs) {
+            git(&self.path, &["merge", "-q", "--ff-only", &theirs])?;
+            let _ = writeln!(
+                progress,
+                "run-benchmarks: {} is up to date with its remote",
+                self.path.display()
+            );
+            return Ok(());
+        }
+        let carried = self.carry_onto(
+            &theirs,
+            results,
+            append,
+            "carry local benchmark runs onto the remote's state",
+        )?;
+        let _ = writeln!(
+            progress,
+            "run-benchmarks: {} had commits its remote lacks: {carried}",
+            self.path.display()
+        );
+        Ok(())
+    }
+
+    fn is_ancestor_of_head(&self, theirs: &str) -> bool {
+        git(&self.path, &["merge-base", "--is-ancestor", "HEAD", theirs]).is_ok()
+    }
+
+    /// Adds every change below the published paths (new files included, our own never) and
+    /// commits; false if nothing changed. Refuses to commit a history that does not parse.
+    pub fn commit(&self, message: &str) -> Result<bool, GitError> {
+        if !self.stage()? {
+            return Ok(false);
+        }
+        let mut args = self.identity();
+        args.extend(["commit", "-q", "-m", message]);
+        git(&self.path, &args)?;
+        Ok(true)
+    }
+
+    /// Stages the published paths; false when nothing is staged. Every staged JSON file below
+    /// `data/` must parse.
+    fn stage(&self) -> Result<bool, GitError> {
+        let present: Vec<&str> = PUBLISHED
+            .iter()
+            .copied()
+            .filter(|p| self.path.join(p).exists() || self.tracked(p))
+            .collect();
+        if present.is_empty() {
+            return Ok(false);
+        }
+        let mut add = vec!["add", "-A", "--"];
+        add.extend_from_slice(&present);
+        add.extend_from_slice(&NEVER_ADDED);
+        git(&self.path, &add)?;
+        let staged = git(
+            &self.top,
+            &[
+                "diff",
+                "--cached",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                "--diff-filter=AM",
+            ],
+        )?;
+        let data = format!("{}data/", self.prefix);
+        let histories = staged
+            .split('\0')
+            .filter(|p| p.strip_prefix(&data).and_then(history_suite).is_some());
+        for path in histories {
+            if let Err(error) = bench_model::history::read_stored(&self.top.join(path)) {
+                return Err(self.error(
+                    "commit",
+                    &format!("refusing to commit a history that does not parse: {error}"),
+                ));
+            }
+        }
+        Ok(Command::new("git")
+            .args(["diff", "--cached", "--quiet"])
+            .current_dir(&self.path)
+            .status()
+            .map_err(|e| self.error("diff", &e.to_string()))?
+            .code()
+            == Some(1))
+    }
+
+    fn tracked(&self, path: &str) -> bool {
+        git(&self.path, &["ls-files", "--error-unmatch", "--", path]).is_ok()
+    }
+
+    /// A fresh CI runner may have no identity; git refuses to commit without one.
+    fn identity(&self) -> Vec<&'static str> {
+        if git(&self.path, &["config", "user.email"]).is_ok() {
+            return Vec::new();
+        }
+        vec![
+            "-c",
+            "user.name=run-benchmarks",
+            "-c",
+            "user.email=run-benchmarks@localhost",
+        ]
+    }
+
+    /// Pushes the branch to the remote.
+    pub fn push(&self) -> Result<(), GitError> {
+        let remote = self.remote()?;
+        let refspec = format!("HEAD:refs/heads/{}", self.branch);
+        git(&self.path, &["push", "-q", remote, &refspec]).map(|_| ())
+    }
+
+    /// Carries every local commit the remote's `theirs` lacks onto it: history entries the
+    /// remote lacks are appended to its histories (whatever archive chunk they sit in here),
+    /// other files the remote left alone take the local version, and a merge commit of both
+    /// records it, so every local commit reaches the remote. Refuses, changing nothing, when
+    /// a file other than a history changed on both sides.
+    fn carry_onto(
+        &self,
+        theirs: &str,
+        results: &Results,
+        append: &AppendOptions,
+        message: &str,
+    ) -> Result<String, Error> {
+        let ours = rev_parse(&self.path, "HEAD")?;
+        let base = git(&self.path, &["merge-base", &ours, theirs])
+            .map(|b| b.trim().to_string())
+            .unwrap_or_else(|_| EMPTY_TREE.to_string());
+        let changed = git(
+            &self.top,
+            &["diff", "--name-only", "-z", "--no-renames", &base, &ours],
+        )?;
+        let data = format!("{}data/", self.prefix);
+        let lists = [
+            format!("{}data/list.json", self.prefix),
+            format!("{}plots/list.json", self.prefix),
+        ];
+        let (base_blobs, their_blobs, our_blobs) =
+            (self.blobs(&base)?, self.blobs(theirs)?, self.blobs(&ours)?);
+        let mut suites = BTreeSet::new();
+        let mut take_ours = Vec::new();
+        let mut conflicts = Vec::new();
+        for path in changed.split('\0').filter(|p| !p.is_empty()) {
+            if lists.iter().any(|l| l == path) {
+                continue; // rebuilt from the histories
+            }
+            if let Some(suite) = path.strip_prefix(&data).and_then(history_suite) {
+                suites.insert(suite.to_string());
+                continue;
+            }
+            let (b, t, o) = (
+                base_blobs.get(path),
+                their_blobs.get(path),
+                our_blobs.get(path),
+            );
+            if t == b {
+                take_ours.push((path.to_string(), o.is_some()));
+            } else if t != o {
+                conflicts.push(path.escape_debug().to_string());
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(self
+                .error(
+                    "push",
+                    &format!(
+                        "{} changed both in local commits and on the remote; merge them by hand (git pull), then run again",
+                        conflicts.join(", ")
+                    ),
+                )
+                .into());
+        }
+        // Read before the reset: the work tree is the local commit (the checkout was clean).
+        let mut local: Vec<(String, Vec<HistoryEntry>)> = Vec::new();
+        for suite in &suites {
+            local.push((suite.clone(), suite_entries(&results.history(suite))?));
+        }
+        git(&self.top, &["reset", "-q", "--hard", theirs])?;
+        let applied = self.apply(&ours, &take_ours, &local, results, append);
+        let carried = match applied {
+            Ok(carried) => carried,
+            Err(error) => {
+                git(&self.top, &["reset", "-q", "--hard", &ours])?;
+                return Err(error);
+            }
+        };
+        if !self.stage()? {
+            return Ok("the remote already held them".into());
+        }
+        let tree = git(&self.path, &["write-tree"])?;
+        let tree = tree.trim();
+        let mut args = self.identity();
+        args.extend([
+            "commit-tree",
+            tree,
+            "-p",
+            theirs,
+            "-p",
+            &ours,
+            "-m",
+            message,
+        ]);
+        let merge = git(&self.path, &args)?;
+        git(&self.path, &["update-ref", "HEAD", merge.trim()])?;
+        Ok(format!(
+            "{carried} {} carried onto the remote's state",
+            if carried == 1 { "entry" } else { "entries" }
+        ))
+    }
+
+    fn apply(
+        &self,
+        ours: &str,
+        take_ours: &[(String, bool)],
+        local: &[(String, Vec<HistoryEntry>)],
+        results: &Results,
+        append: &AppendOptions,
+    ) -> Result<usize, Error> {
+        for (path, exists) in take_ours {
+            if *exists {
+                git(&self.top, &["checkout", ours, "--", path])?;
+            } else {
+                git(&self.top, &["rm", "-q", "--ignore-unmatch", "--", path])?;
+            }
+        }
+        let mut carried = 0;
+        for (suite, entries) in local {
+            let history = results.history(suite);
+            std::fs::create_dir_all(history.parent().expect("a suite folder")).map_err(|e| {
+                bench_model::Error::Write {
+                    path: history.clone(),
+                    source: e,
+                }
+            })?;
+            // Appending skips what the remote's history (any chunk of it) already holds.
+            let loaded = Loaded {
+                entries: entries.clone(),
+                warnings: Vec::new(),
+            };
+            carried += aggregate::append_entries(&loaded, &history, append)?
+                .outcome
+                .appended;
+        }
+        results.refresh()?;
+        Ok(carried)
+    }
+
+    /// Every file's blob in `commit` (nothing for the empty tree).
+    fn blobs(&self, commit: &str) -> Result<HashMap<String, String>, GitError> {
+        if commit == EMPTY_TREE {
+            return Ok(HashMap::new());
+        }
+        let listing = git(&self.top, &["ls-tree", "-r", "-z", "--full-tree", commit])?;
+        Ok(listing
+            .split('\0')
+            .filter_map(|line| {
+                let (meta, path) = line.split_once('\t')?;
+                Some((path.to_string(), meta.to_string()))
+            })
+            .collect())
     }
 
     fn error(&self, command: &str, message: &str) -> GitError {
@@ -160,7 +563,38 @@ impl DataRepo {
     }
 }
 
-/// Runs `git ARGS` in `repo`; its stdout, or its stderr's last line as the error.
+/// The suite of a path below `data/` when it is a history: `SUITE/aggregate.json` or a chunk
+/// `SUITE/archive/NNNN_*.json`.
+fn history_suite(relative: &str) -> Option<&str> {
+    let parts: Vec<&str> = relative.split('/').collect();
+    match parts.as_slice() {
+        [suite, "aggregate.json"] => Some(suite),
+        [suite, "archive", chunk] if chunk.ends_with(".json") && !chunk.starts_with('.') => {
+            Some(suite)
+        }
+        _ => None,
+    }
+}
+
+/// Every entry of a suite's history, archive chunks first.
+fn suite_entries(current: &Path) -> Result<Vec<HistoryEntry>, bench_model::Error> {
+    let mut files: Vec<PathBuf> = bench_model::archive::chunks(current)
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect();
+    files.push(current.to_path_buf());
+    let mut entries = Vec::new();
+    for file in files.iter().filter(|f| f.is_file()) {
+        entries.extend(bench_model::history::read(file)?.0);
+    }
+    Ok(entries)
+}
+
+fn rev_parse(repo: &Path, name: &str) -> Result<String, GitError> {
+    git(repo, &["rev-parse", "--verify", "-q", name]).map(|s| s.trim().to_string())
+}
+
+/// Runs `git ARGS` in `repo`; its stdout, or its last words as the error.
 pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
     let command = args
         .iter()
@@ -181,18 +615,25 @@ pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let message = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let message = if message.is_empty() {
-        format!("exit status {}", output.status)
-    } else {
-        message
+    // git says why on stderr, but some commands (commit: "nothing to commit") on stdout.
+    let said = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+            .collect::<Vec<_>>()
+            .join(" / ")
     };
+    let mut message = said(&output.stderr);
+    if message.is_empty() {
+        message = said(&output.stdout);
+    }
+    if message.is_empty() {
+        message = match output.status.code() {
+            Some(code) => format!("git exited with code {code}"),
+            None => "git was killed by a signal".into(),
+        };
+    }
     Err(GitError {
         command: command.into(),
         repo: repo.to_path_buf(),
@@ -201,16 +642,19 @@ pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
 }
 
 /// Removes credentials from URLs (`https://user:token@host` becomes `https://***@host`).
+///
+/// The user information ends at the last `@` before the URL ends (white space or a quote), so
+/// a token holding `/` or `@` is hidden too; at worst a path with `@` is hidden with it.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
         let (head, tail) = rest.split_at(at + 3);
         out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
+        let url_end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '<' | '>' | '`'))
             .unwrap_or(tail.len());
-        match tail[..authority_end].rfind('@') {
+        match tail[..url_end].rfind('@') {
             Some(userinfo_end) => {
                 out.push_str("***");
                 rest = &tail[userinfo_end..];
@@ -255,23 +699,25 @@ pub(crate) fn publish_results(
     progress: &mut dyn Write,
 ) -> Result<Published, Error> {
     let message = commit_message(runs);
-    let paths = ["data", "plots", ".gitignore"];
-    let committed = repo.commit(&paths, &message)?;
-    if !publish.push || !committed {
+    let committed = repo.commit(&message)?;
+    // Even with nothing new, earlier --no-push commits may still need to reach the remote.
+    if !publish.push || rev_parse(&repo.path, "HEAD").is_err() {
         return Ok(Published {
             committed,
             pushed: false,
             attempts: 0,
         });
     }
-    let attempts = publish.attempts.max(1);
-    for attempt in 1..=attempts {
-        match repo.push() {
+    let started = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let rejection = match repo.push() {
             Ok(()) => {
                 let _ = writeln!(
                     progress,
                     "run-benchmarks: pushed to {} ({})",
-                    repo.remote.as_deref().unwrap_or("?"),
+                    redact(repo.remote.as_deref().unwrap_or("?")),
                     repo.branch
                 );
                 return Ok(Published {
@@ -280,36 +726,53 @@ pub(crate) fn publish_results(
                     attempts: attempt,
                 });
             }
-            Err(rejection) if attempt == attempts => {
-                return Err(Error::PushFailed {
-                    source: rejection,
-                    attempts,
-                    kept: keep_reports(run_folder),
-                });
+            Err(rejection) => rejection,
+        };
+        let give_up = |why: String| Error::PushFailed {
+            source: rejection.clone(),
+            why,
+            kept: keep_reports(run_folder),
+        };
+        let left = publish.deadline.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(give_up(format!(
+                "gave up after {attempt} attempts in {:.0} s (--push-deadline)",
+                started.elapsed().as_secs_f64()
+            )));
+        }
+        // Pause before fetching, not after: the fetched state is then as fresh as can be when
+        // the next push goes out, and racing publishers drift apart.
+        let pause = backoff(attempt).min(left);
+        let _ = writeln!(
+            progress,
+            "run-benchmarks: push {attempt} rejected ({}); fetching again in {:.1} s",
+            rejection.message,
+            pause.as_secs_f64()
+        );
+        std::thread::sleep(pause);
+        let theirs = match repo.fetch() {
+            Ok(Some(theirs)) if !repo.contains(&theirs) => theirs,
+            Ok(_) => {
+                return Err(give_up(
+                    "the remote's branch did not move, so this was no race with another publisher and another push would fail the same way".into(),
+                ))
             }
-            Err(rejection) => {
-                let _ = writeln!(progress, "run-benchmarks: push {attempt}/{attempts} rejected ({}); re-applying this run on the remote's state", rejection.message);
-                let reapplied = repo.reset_to_remote().map_err(Error::from).and_then(|()| {
-                    for run in runs.iter().filter(|r| !r.recorded.entries.is_empty()) {
-                        results.record(&run.suite.name, &run.recorded, append)?;
-                    }
-                    results.refresh()?;
-                    repo.commit(&paths, &message)?;
-                    Ok(())
-                });
-                if let Err(error) = reapplied {
-                    let _ = writeln!(progress, "run-benchmarks: error: {error}");
-                    return Err(Error::PushFailed {
-                        source: rejection,
-                        attempts: attempt,
-                        kept: keep_reports(run_folder),
-                    });
-                }
-                std::thread::sleep(backoff(attempt));
+            Err(error) => return Err(give_up(format!("then the fetch failed: {error}"))),
+        };
+        match repo.carry_onto(&theirs, results, append, &message) {
+            Ok(carried) => {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: re-applied on the remote's state: {carried}"
+                );
+            }
+            Err(error) => {
+                return Err(give_up(format!(
+                    "re-applying on the remote's state failed: {error}"
+                )))
             }
         }
     }
-    unreachable!("the loop returns on its last attempt")
 }
 
 /// Moves the run's reports somewhere that outlives the run, and says where.
@@ -327,18 +790,20 @@ fn keep_reports(run_folder: &Path) -> PathBuf {
     }
 }
 
-/// Waits a little longer after each rejection, with jitter so that racing jobs drift apart.
+/// A random pause that grows with each rejection (up to 5 s): full jitter, so publishers that
+/// collided do not collide again.
 fn backoff(attempt: u32) -> Duration {
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 500)
-        .unwrap_or(0);
-    Duration::from_millis(250 * u64::from(attempt) + u64::from(jitter))
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let ceiling = (100u64 << attempt.min(6)).min(5_000);
+    Duration::from_millis(50 + random % ceiling)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{commit_message, redact};
+    use super::{commit_message, history_suite, redact};
     use crate::{Outcome, Suite, SuiteRun};
 
     #[test]
@@ -377,6 +842,25 @@ mod tests {
             redact("ssh://git@host/r and https://host/r"),
             "ssh://***@host/r and https://host/r"
         );
+        assert_eq!(
+            redact("pushed to http://user:pa/ss@word@host/r.git (main)"),
+            "pushed to http://***@host/r.git (main)"
+        );
         assert_eq!(redact("no urls here @ all"), "no urls here @ all");
+    }
+
+    #[test]
+    fn histories_and_their_chunks_are_told_from_other_files() {
+        assert_eq!(history_suite("kmeans/aggregate.json"), Some("kmeans"));
+        assert_eq!(
+            history_suite("kmeans/archive/0001_2025.json"),
+            Some("kmeans")
+        );
+        assert_eq!(
+            history_suite("kmeans/archive/.migrating-after-0001.json"),
+            None
+        );
+        assert_eq!(history_suite("kmeans/NOTES.txt"), None);
+        assert_eq!(history_suite("list.json"), None);
     }
 }

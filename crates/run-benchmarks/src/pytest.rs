@@ -128,7 +128,9 @@ pub struct Leftover {
 
 impl std::fmt::Display for Leftover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "pid {} ({})", self.pid, self.command)
+        // Arguments may hold newlines; the line it goes into must stay one line.
+        let command = bench_model::shown(Path::new(&self.command));
+        write!(f, "pid {} ({command})", self.pid)
     }
 }
 

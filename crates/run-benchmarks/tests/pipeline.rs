@@ -11,26 +11,10 @@ use serde_json::Value;
 
 mod common;
 
-use common::{git, history, pytest, root, stderr, write};
-
-/// Keeps the suites fast: a few short rounds per benchmark.
-const FAST: [&str; 4] = [
-    "--",
-    "--benchmark-max-time=0.005",
-    "--benchmark-min-rounds=2",
-    "--benchmark-warmup=off",
-];
-
-fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
-        .arg("--pytest")
-        .arg(pytest)
-        .args(args)
-        .args(FAST)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+use common::{
+    git, history, one_benchmark_suite, pytest, remote_and_clones, root, run_benchmarks, stderr,
+    write, FAST,
+};
 
 fn copy_example_suites(to: &Path) {
     for suite in ["arrays", "strings"] {
@@ -340,36 +324,27 @@ fn usage_errors_exit_2() {
     );
 }
 
-// --- publishing -----------------------------------------------------------------------------
-
-/// A bare remote and `clones` clones of it, in `dir`.
-fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
-    let remote = dir.join("remote.git");
-    git(
-        dir,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    for clone in clones {
-        git(dir, &["clone", "-q", remote.to_str().unwrap(), clone]);
-    }
-    remote
-}
-
-fn one_benchmark_suite(dir: &Path) -> PathBuf {
-    let suites = dir.join("suites");
+#[test]
+fn a_suite_folder_named_list_json_is_refused_before_any_suite_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
     write(
-        &suites.join("tiny/test_tiny.py"),
-        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+        &dir.path().join("list.json/test_list.py"),
+        "def test_x(benchmark):\n    benchmark(sum, [1])\n",
     );
-    suites
+    // The pytest command is never started: refusing comes first.
+    let output = run_benchmarks(dir.path(), "no-such-pytest", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("list.json") && text.contains("rename"),
+        "{text}"
+    );
+    assert!(!text.contains("running pytest"), "{text}");
+    assert!(!dir.path().join("results").exists());
 }
+
+// --- publishing -----------------------------------------------------------------------------
 
 #[test]
 fn publishing_commits_new_suites_and_pushes_them() {
@@ -457,12 +432,10 @@ fn two_clones_publishing_at_once_both_land() {
     for child in [a, b] {
         let output = child.wait_with_output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        reapplied +=
-            usize::from(stderr(&output).contains("re-applying this run on the remote's state"));
+        reapplied += usize::from(stderr(&output).contains("re-applied on the remote's state"));
     }
     // Both started from the same empty remote: the second push must have been rejected once.
     assert_eq!(reapplied, 1);
-    assert_eq!(git(&remote, &["rev-list", "--count", "main"]).trim(), "2");
     let check = dir.path().join("check");
     git(
         dir.path(),
@@ -504,15 +477,17 @@ fn a_remote_that_refuses_every_push_keeps_the_reports_and_fails() {
         &pytest,
         &[
             "--quiet",
-            "--push-attempts",
-            "2",
             "--publish",
             dir.path().join("data").to_str().unwrap(),
         ],
     );
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("gave up after 2 attempts"), "{text}");
+    assert!(
+        text.contains("refused by policy") && text.contains("no race"),
+        "{text}"
+    );
+    assert!(!text.contains("push 2 rejected"), "not retried: {text}");
     let kept = text
         .split("reports are kept in ")
         .nth(1)
@@ -664,6 +639,25 @@ fn warnings_from_reading_and_recording_are_shown_as_aggregate_shows_them() {
     );
     let entries = history(&dir.path().join("results/data/nan/aggregate.json"));
     assert_eq!(entries[0]["extra_info"]["ratio"], Value::Null);
+}
+
+#[test]
+fn a_newline_in_a_suite_name_keeps_every_message_on_one_line() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suites = one_benchmark_suite(dir.path());
+    write(
+        &suites.join("two\nlines/test_two.py"),
+        "def test_two(benchmark):\n    benchmark(sum, [2])\n",
+    );
+    let output = run_benchmarks(&suites, &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains(r"two\nlines"), "{text}");
+    assert!(
+        text.lines().all(|l| !l.starts_with("lines")),
+        "a name broke a line: {text}"
+    );
 }
 
 /// A git repository holding a library whose `work()` sleeps for a while and a suite that

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 // Each test binary uses some of these.
 #[allow(unused_imports)]
@@ -115,4 +115,56 @@ pub fn running(pid: &str) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     true
+}
+
+// --- running the tool and the data repository ----------------------------------------------
+
+/// Keeps the suites fast: a few short rounds per benchmark.
+pub const FAST: [&str; 4] = [
+    "--",
+    "--benchmark-max-time=0.005",
+    "--benchmark-min-rounds=2",
+    "--benchmark-warmup=off",
+];
+
+/// Runs our binary in `dir` with the fast pytest arguments.
+pub fn run_benchmarks(dir: &Path, pytest: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .arg("--pytest")
+        .arg(pytest)
+        .args(args)
+        .args(FAST)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// A bare remote and `clones` clones of it, in `dir`.
+pub fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
+    let remote = dir.join("remote.git");
+    git(
+        dir,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    for clone in clones {
+        git(dir, &["clone", "-q", remote.to_str().unwrap(), clone]);
+    }
+    remote
+}
+
+/// `dir/suites/tiny`: one fast benchmark.
+pub fn one_benchmark_suite(dir: &Path) -> PathBuf {
+    let suites = dir.join("suites");
+    write(
+        &suites.join("tiny/test_tiny.py"),
+        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
+    );
+    suites
 }

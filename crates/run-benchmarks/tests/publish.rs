@@ -1,0 +1,342 @@
+//! Publishing under real faults: several clones of a local bare remote, unpushed commits, the
+//! user's own changes, merges in progress, hooks and credentials in URLs, all with real git and
+//! the real pytest-benchmark.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+mod common;
+
+use common::{
+    git, history, one_benchmark_suite, pytest, remote_and_clones, run_benchmarks, stderr, write,
+    FAST,
+};
+
+/// `run-benchmarks --quiet --publish CLONE EXTRA...` on the one-benchmark suite.
+fn publish(dir: &Path, pytest: &str, clone: &str, extra: &[&str]) -> Output {
+    let repo = dir.join(clone);
+    let mut args = vec!["--quiet", "--publish", repo.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run_benchmarks(&dir.join("suites"), pytest, &args)
+}
+
+fn assert_ok(output: &Output) {
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+}
+
+/// Gives a clone an identity, for the commits and merges a test makes by hand.
+fn identify(clone: &Path) {
+    git(clone, &["config", "user.name", "Test"]);
+    git(clone, &["config", "user.email", "test@example.com"]);
+}
+
+/// The remote's `main`, freshly cloned: how many times each run (datetime) is in `suite`'s
+/// history, which must parse.
+fn runs_on_remote(dir: &Path, suite: &str) -> BTreeMap<String, usize> {
+    let check = dir.join("check");
+    let _ = fs::remove_dir_all(&check);
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            dir.join("remote.git").to_str().unwrap(),
+            check.to_str().unwrap(),
+        ],
+    );
+    let mut runs = BTreeMap::new();
+    for entry in history(&check.join("data").join(suite).join("aggregate.json")) {
+        *runs
+            .entry(entry["datetime"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    runs
+}
+
+/// A remote whose `main` holds a README.md (and `extra` files), and clones of it.
+fn remote_with_readme(dir: &Path, clones: &[&str], extra: &[(&str, &str)]) {
+    remote_and_clones(dir, &["seed"]);
+    let seed = dir.join("seed");
+    identify(&seed);
+    write(&seed.join("README.md"), "Benchmark results.\n");
+    for (path, text) in extra {
+        write(&seed.join(path), text);
+    }
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "start"]);
+    git(&seed, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    for clone in clones {
+        git(
+            dir,
+            &[
+                "clone",
+                "-q",
+                dir.join("remote.git").to_str().unwrap(),
+                clone,
+            ],
+        );
+    }
+}
+
+/// Clone `a` publishes once, then commits `unpushed` runs without pushing; clone `b` publishes
+/// after it: `a` and the remote each hold runs the other lacks.
+fn diverge(dir: &Path, pytest: &str, unpushed: usize) {
+    one_benchmark_suite(dir);
+    assert_ok(&publish(dir, pytest, "a", &[]));
+    for _ in 0..unpushed {
+        assert_ok(&publish(dir, pytest, "a", &["--no-push"]));
+    }
+    assert_ok(&publish(dir, pytest, "b", &[]));
+}
+
+#[test]
+fn runs_committed_with_no_push_reach_the_remote_after_another_clone_published() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_and_clones(dir, &["a", "b"]);
+    diverge(dir, &pytest, 2);
+    let output = publish(dir, &pytest, "a", &[]);
+    assert_ok(&output);
+
+    let runs = runs_on_remote(dir, "tiny");
+    assert_eq!(runs.len(), 5, "every run must reach the remote: {runs:?}");
+    assert!(runs.values().all(|&n| n == 1), "each run once: {runs:?}");
+    // The local commits are part of what was pushed, not rewritten.
+    let local = git(&dir.join("a"), &["rev-list", "main"]);
+    let remote = git(&dir.join("remote.git"), &["rev-list", "main"]);
+    assert!(
+        local.lines().all(|c| remote.contains(c)),
+        "every local commit is on the remote"
+    );
+}
+
+#[test]
+fn the_users_uncommitted_and_untracked_files_are_refused_and_kept() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a", "b"], &[]);
+    diverge(dir, &pytest, 1);
+    let a = dir.join("a");
+    fs::write(a.join("README.md"), "Benchmark results, edited by hand.\n").unwrap();
+    fs::write(a.join("data/NOTES.txt"), "my notes\n").unwrap();
+    let head = git(&a, &["rev-parse", "HEAD"]);
+
+    let output = publish(dir, &pytest, "a", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("uncommitted") && text.contains("README.md") && text.contains("NOTES.txt"),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("README.md")).unwrap(),
+        "Benchmark results, edited by hand.\n"
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("data/NOTES.txt")).unwrap(),
+        "my notes\n"
+    );
+    assert_eq!(git(&a, &["rev-parse", "HEAD"]), head, "nothing committed");
+    assert!(
+        !text.contains("running pytest"),
+        "refused before running: {text}"
+    );
+}
+
+#[test]
+fn a_merge_in_progress_is_refused_and_nothing_unparsable_is_pushed() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_and_clones(dir, &["a", "b"]);
+    diverge(dir, &pytest, 1);
+    let a = dir.join("a");
+    identify(&a);
+    // Both appended a run at the same place: the history conflicts (UU).
+    let pull = Command::new("git")
+        .args(["pull", "-q", "--no-rebase", "origin", "main"])
+        .current_dir(&a)
+        .output()
+        .unwrap();
+    assert!(!pull.status.success(), "the pull must conflict");
+    let status = git(&a, &["status", "--porcelain"]);
+    assert!(status.contains("UU data/tiny/aggregate.json"), "{status}");
+    let remote_head = git(&dir.join("remote.git"), &["rev-parse", "main"]);
+
+    let output = publish(dir, &pytest, "a", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("merge is in progress"), "{text}");
+    assert_eq!(
+        git(&dir.join("remote.git"), &["rev-parse", "main"]),
+        remote_head,
+        "nothing pushed"
+    );
+    assert!(
+        git(&a, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])
+            .trim()
+            .len()
+            == 40,
+        "the user's merge is left for the user to finish"
+    );
+    assert_eq!(runs_on_remote(dir, "tiny").len(), 2);
+}
+
+#[test]
+fn lock_files_stay_out_of_git_when_the_repository_has_its_own_gitignore() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a"], &[(".gitignore", "*.pyc\n")]);
+    one_benchmark_suite(dir);
+    assert_ok(&publish(dir, &pytest, "a", &[]));
+    assert_ok(&publish(dir, &pytest, "a", &[]));
+    let files = git(
+        &dir.join("remote.git"),
+        &["ls-tree", "-r", "--name-only", "main"],
+    );
+    assert!(files.contains("data/tiny/aggregate.json"), "{files}");
+    assert!(
+        files
+            .lines()
+            .all(|f| !f.ends_with(".lock") && !f.contains(".tmp.") && !f.starts_with("logs/")),
+        "{files}"
+    );
+    assert_eq!(
+        git(&dir.join("a"), &["status", "--porcelain"]),
+        "",
+        "our files do not show as changes either"
+    );
+}
+
+#[test]
+fn credentials_in_a_remote_url_are_never_printed() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let remote = remote_and_clones(dir, &["a"]);
+    let a = dir.join("a");
+    // The branch's remote is a URL with a token; git rewrites it to the local bare remote.
+    let url = "http://user:SECRET@example.invalid/data.git";
+    git(
+        &a,
+        &[
+            "config",
+            &format!("url.{}.insteadOf", remote.display()),
+            url,
+        ],
+    );
+    git(&a, &["config", "branch.main.remote", url]);
+    one_benchmark_suite(dir);
+    let output = publish(dir, &pytest, "a", &[]);
+    assert_ok(&output);
+    let text = stderr(&output);
+    assert!(
+        text.contains("pushed to http://***@example.invalid"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET"), "{text}");
+
+    // And when the remote cannot be reached.
+    git(
+        &a,
+        &[
+            "config",
+            "branch.main.remote",
+            "http://user:SECRET@127.0.0.1:9/data.git",
+        ],
+    );
+    let output = publish(dir, &pytest, "a", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+}
+
+/// Starts `run-benchmarks --publish` in `clone` without waiting.
+fn spawn_publish(dir: &Path, pytest: &str, clone: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            pytest,
+            "--quiet",
+            "--publish",
+            dir.join(clone).to_str().unwrap(),
+        ])
+        .args(FAST)
+        .current_dir(dir.join("suites"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn six_clones_publishing_at_once_all_land_exactly_once() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let clones = ["c1", "c2", "c3", "c4", "c5", "c6"];
+    remote_with_readme(dir, &clones, &[]);
+    one_benchmark_suite(dir);
+    let children: Vec<_> = clones
+        .iter()
+        .map(|c| spawn_publish(dir, &pytest, c))
+        .collect();
+    for child in children {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+    let runs = runs_on_remote(dir, "tiny");
+    assert_eq!(runs.len(), clones.len(), "{runs:?}");
+    assert!(runs.values().all(|&n| n == 1), "{runs:?}");
+}
+
+#[test]
+fn two_runs_in_one_checkout_at_once_both_land() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a"], &[]);
+    one_benchmark_suite(dir);
+    let first = spawn_publish(dir, &pytest, "a");
+    let second = spawn_publish(dir, &pytest, "a");
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        assert_ok(&output);
+        assert!(!stderr(&output).contains("exit status exit status"));
+    }
+    let runs = runs_on_remote(dir, "tiny");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+}
+
+#[test]
+fn publishing_into_a_sub_folder_of_a_checkout() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a"], &[]);
+    one_benchmark_suite(dir);
+    fs::create_dir(dir.join("a/bench")).unwrap();
+    let output = publish(dir, &pytest, "a/bench", &[]);
+    assert_ok(&output);
+    let files = git(
+        &dir.join("remote.git"),
+        &["ls-tree", "-r", "--name-only", "main"],
+    );
+    assert!(
+        files.contains("bench/data/tiny/aggregate.json") && files.contains("bench/plots/list.json"),
+        "{files}"
+    );
+    let message = git(
+        &dir.join("remote.git"),
+        &["log", "-1", "--format=%B", "main"],
+    );
+    assert!(message.contains("tiny: 1 benchmark"), "{message}");
+    let list: Value =
+        serde_json::from_slice(&fs::read(dir.join("a/bench/data/list.json")).unwrap()).unwrap();
+    assert_eq!(list[0]["file"], "tiny/aggregate.json");
+}
