@@ -30,9 +30,9 @@ _failed = []
 _tests_started = 0
 
 
-def _write(suffix, text):
+def _write(suffix, text, mode="w"):
     if STATE:
-        with open(STATE + suffix, "w") as file:
+        with open(STATE + suffix, mode) as file:
             file.write(text)
 
 
@@ -64,9 +64,11 @@ def pytest_runtest_logstart(nodeid, location):
 
 
 def pytest_runtest_logreport(report):
+    # Appended, one line per failure: with pytest-xdist the workers and the controller each see
+    # some of them, and none may overwrite another's.
     if report.failed and report.nodeid not in _failed:
         _failed.append(report.nodeid)
-        _write(".failed", "".join(f"{nodeid}\n" for nodeid in _failed))
+        _write(".failed", f"{report.nodeid}\n", mode="a")
 
 
 def pytest_sessionfinish(session, exitstatus):
