@@ -504,6 +504,7 @@ pub fn run(
         commits.len() - 1,
     );
     let folder = pytest::run_folder().map_err(crate::Error::RunFolder)?;
+    pytest::write_plugin(&folder).map_err(crate::Error::RunFolder)?;
     let worktree = match Worktree::add(&repo, &commits[0].id, &folder) {
         Ok(worktree) => worktree,
         Err(error) => {
@@ -529,7 +530,7 @@ pub fn run(
     };
     let found = search.run(chosen, progress);
     // Logs are kept when a measurement failed: the error names them.
-    if found.is_ok() || !config.quiet {
+    if found.is_ok() {
         let _ = std::fs::remove_dir_all(&folder);
     }
     found
@@ -558,20 +559,14 @@ impl Search<'_> {
         for (index, unit) in self.units.iter().enumerate() {
             let name = format!("{label}-{index}");
             let report = folder.join(format!("{name}.json"));
-            let log = config.quiet.then(|| folder.join(format!("{name}.log")));
+            let log = folder.join(format!("{name}.log"));
             let what = crate::outcome::unit_name(&unit.suite.name, unit.procs);
-            let (reading, _) = crate::execute(
-                config,
-                &unit.suite,
-                unit.procs,
-                &unit.select,
-                &report,
-                log.as_deref(),
-            );
+            let (reading, _, _) =
+                crate::execute(config, &unit.suite, unit.procs, &unit.select, &report, &log);
             let loaded = match reading {
                 Reading::Valid { loaded, .. } => loaded,
                 Reading::Done(outcome) => {
-                    let seen = log.map_or(String::new(), |l| format!(" (output: {})", l.display()));
+                    let seen = format!(" (output: {})", log.display());
                     return Err((what, format!("{}{seen}", outcome.describe())));
                 }
             };
@@ -606,17 +601,18 @@ impl Search<'_> {
             .iter()
             .map(|w| w.replace("{worktree}", &root))
             .collect();
-        let log = config
-            .quiet
-            .then(|| folder.join(format!("{label}-setup.log")));
-        let execution = pytest::run(
-            &words,
-            &worktree.path,
-            &[],
-            config.launch.timeout,
-            log.as_deref(),
-        );
-        let seen = log.map_or(String::new(), |l| format!(" (output: {})", l.display()));
+        let log = folder.join(format!("{label}-setup.log"));
+        let execution = pytest::run(&pytest::Job {
+            words,
+            folder: &worktree.path,
+            timeout: config.launch.timeout,
+            log: &log,
+            echo: !config.quiet,
+            plugin: folder,
+            state: &folder.join(format!("{label}-setup")),
+            env: &[],
+        });
+        let seen = format!(" (output: {})", log.display());
         let failure = match execution.ending {
             pytest::Ending::Exited(status) if status.success() => return Ok(()),
             pytest::Ending::Exited(status) => format!("exited with {status}"),

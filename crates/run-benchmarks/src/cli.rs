@@ -59,13 +59,18 @@ pub struct Cli {
     #[arg(long, value_name = "CMD", default_value = "pytest")]
     pub pytest: String,
 
-    /// Kill a suite's whole process group after this many seconds.
+    /// End a suite (at one process count) and every process it started after this many
+    /// seconds; 0: no limit [default: no limit, under --launcher 1800].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
 
-    /// Keep pytest's output in RESULTS/logs/SUITE.log instead of showing it.
+    /// Do not show pytest's output; it is kept in RESULTS/logs/SUITE.log either way.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Record the benchmarks of failed tests too (left out by default).
+    #[arg(long)]
+    pub keep_failed: bool,
 
     /// Keep every round's time (stats.data) in the histories.
     #[arg(long)]
@@ -90,7 +95,9 @@ pub struct Cli {
     pub push_deadline: Duration,
 
     /// Run every suite under an MPI launcher, once per --procs count: a template split into
-    /// words, `{procs}` replaced, e.g. 'mpirun -n {procs}' or 'srun -n {procs}'.
+    /// words, `{procs}` replaced, e.g. 'mpirun -n {procs}' or 'srun -n {procs}'. The ranks run
+    /// every benchmark in lockstep (same rounds and iterations, started together) through
+    /// mpi4py, which must be installed where pytest runs.
     #[arg(long, value_name = "TEMPLATE")]
     pub launcher: Option<String>,
 
@@ -148,10 +155,10 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if seconds.is_finite() && seconds > 0.0 {
+    if seconds.is_finite() && seconds >= 0.0 {
         Ok(Duration::from_secs_f64(seconds))
     } else {
-        Err("give a positive number of seconds".into())
+        Err("give a number of seconds, or 0 for no limit".into())
     }
 }
 
@@ -187,12 +194,18 @@ impl Cli {
             launch: pytest::Launch {
                 command: pytest::command_words(&self.pytest),
                 extra_args: self.pytest_args.clone(),
-                timeout: self.timeout,
+                timeout: match (self.timeout, &launcher) {
+                    (Some(limit), _) if limit.is_zero() => None,
+                    (Some(limit), _) => Some(limit),
+                    (None, Some(_)) => Some(crate::mpi::DEFAULT_TIMEOUT),
+                    (None, None) => None,
+                },
                 launcher,
                 env: Vec::new(),
             },
             procs: self.procs.clone(),
             quiet: self.quiet,
+            keep_failed: self.keep_failed,
             append: aggregate::AppendOptions {
                 keep_data: self.keep_data,
                 bound: self.bound.bound(),

@@ -38,8 +38,10 @@ pub struct Config {
     pub results: PathBuf,
     /// How pytest is launched.
     pub launch: pytest::Launch,
-    /// Keep pytest's output in `logs/<suite>.log` instead of passing it through.
+    /// Only keep pytest's output in `logs/<suite>.log`; without it, it is passed through too.
     pub quiet: bool,
+    /// Record the benchmarks of tests that failed too.
+    pub keep_failed: bool,
     /// How reports become history entries: `stats.data` kept or not, the bound on each history.
     pub append: AppendOptions,
     /// Commit (and push) the results in this git checkout.
@@ -219,15 +221,13 @@ pub fn run_suite(
     procs: Option<u32>,
     run_folder: &Path,
 ) -> SuiteRun {
-    let tag = procs.map_or(String::new(), |p| format!(".{p}procs"));
-    let report = run_folder.join(format!("{}{tag}.json", suite.name));
-    let log = config
-        .quiet
-        .then(|| results.log(&format!("{}{tag}", suite.name)));
-    if let Some(log) = &log {
-        let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
-    }
-    let (reading, elapsed) = execute(config, suite, procs, &[], &report, log.as_deref());
+    let unit = outcome::unit_name(&suite.name, procs).replace(' ', ".");
+    let report = run_folder.join(format!("{unit}.json"));
+    let log = results.log(&unit);
+    let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
+    // A fresh log per run; the confirmation reruns append to it.
+    let _ = std::fs::remove_file(&log);
+    let (reading, elapsed, leftovers) = execute(config, suite, procs, &[], &report, &log);
     let mut run = SuiteRun {
         suite: suite.clone(),
         procs,
@@ -238,18 +238,43 @@ pub fn run_suite(
         recorded: Loaded::default(),
         check: None,
         notes: Vec::new(),
+        log: Some(log.clone()),
+        leftovers: leftovers.iter().map(ToString::to_string).collect(),
     };
-    let (code, mut loaded) = match reading {
+    let (code, mut loaded, failed) = match reading {
         Reading::Done(outcome) => {
             run.outcome = outcome;
             return run;
         }
-        Reading::Valid { code, loaded } => (code, loaded),
+        Reading::Valid {
+            code,
+            loaded,
+            failed,
+        } => (code, loaded, failed),
     };
+    // A failed test's benchmark measured something other than what it benchmarks: out of the
+    // gate and the history, unless --keep-failed.
+    let before = loaded.entries.len();
+    if !config.keep_failed {
+        loaded
+            .entries
+            .retain(|e| !failed.contains(&e.benchmark.fullname));
+    }
+    let left_out = before - loaded.entries.len();
+    if loaded.entries.is_empty() {
+        run.outcome = Outcome::PytestFailed {
+            code,
+            benchmarks: 0,
+            left_out,
+        };
+        return run;
+    }
     if let Some(gate) = &config.gate {
         let rerun = |node_ids: &[String], attempt: usize| {
             let rerun = report.with_extension(format!("confirm-{attempt}.json"));
-            match execute(config, suite, procs, node_ids, &rerun, log.as_deref()).0 {
+            let (reading, took, _) = execute(config, suite, procs, node_ids, &rerun, &log);
+            run.elapsed += took;
+            match reading {
                 Reading::Valid { loaded, .. } => Some(loaded.entries),
                 Reading::Done(_) => None,
             }
@@ -287,6 +312,7 @@ pub fn run_suite(
                 Outcome::PytestFailed {
                     code,
                     benchmarks: summary.benchmarks,
+                    left_out,
                 }
             };
             run.recorded = loaded;
@@ -301,70 +327,40 @@ pub fn run_suite(
 }
 
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,
-/// or under the launcher with `procs` ranks whose reports are merged into one.
+/// or under the launcher with `procs` ranks whose reports are merged into one. Also returns how
+/// long it ran and the processes it left running (ended).
 pub(crate) fn execute(
     config: &Config,
     suite: &Suite,
     procs: Option<u32>,
     extra: &[String],
     report: &Path,
-    log: Option<&Path>,
-) -> (Reading, Duration) {
+    log: &Path,
+) -> (Reading, Duration, Vec<pytest::Leftover>) {
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
-    let Some(procs) = procs else {
-        let execution = pytest::run(
-            &launch.single(report),
-            &suite.path,
-            &launch.env,
-            launch.timeout,
-            log,
-        );
-        return (
-            read_ending(config, report, execution.ending),
-            execution.elapsed,
-        );
-    };
-    let ranks_folder = report.with_extension("ranks");
-    let wrapper = report.with_file_name("rank-wrapper.sh");
-    let prepared = std::fs::create_dir_all(&ranks_folder).and_then(|()| write_wrapper(&wrapper));
-    if let Err(error) = prepared {
-        return (
-            Reading::Done(Outcome::WriteError {
-                error: error.to_string(),
-            }),
-            Duration::ZERO,
-        );
-    }
-    let words = launch.ranks(procs, &wrapper, &ranks_folder);
-    let execution = pytest::run(&words, &suite.path, &launch.env, launch.timeout, log);
-    let reading = match execution.ending {
-        pytest::Ending::NotStarted(error) => Reading::Done(Outcome::NotStarted {
-            command: launch
-                .launcher
-                .unwrap_or_default()
-                .join(" ")
-                .replace("{procs}", &procs.to_string()),
-            error: error.to_string(),
-        }),
-        pytest::Ending::TimedOut => Reading::Done(Outcome::TimedOut {
-            after: launch.timeout.unwrap_or(Duration::ZERO),
-        }),
-        pytest::Ending::Exited(_) => match mpi::merge_rank_reports(&ranks_folder, procs, report) {
-            Ok(()) => read_report(config, report, Some(0)),
+    if let Some(procs) = procs {
+        let (merged, elapsed, leftovers) =
+            mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
+        let reading = match merged {
+            Ok(()) => read_report(config, report, Some(0), Vec::new()),
             Err(outcome) => Reading::Done(outcome),
-        },
-    };
-    (reading, execution.elapsed)
-}
-
-fn write_wrapper(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if !path.exists() {
-        std::fs::write(path, pytest::RANK_WRAPPER)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+        };
+        return (reading, elapsed, leftovers);
     }
-    Ok(())
+    let state = report.with_extension("state");
+    let execution = pytest::run(&pytest::Job {
+        words: launch.single(report),
+        folder: &suite.path,
+        timeout: launch.timeout,
+        log,
+        echo: !config.quiet,
+        plugin: report.parent().expect("a report in the run folder"),
+        state: &state,
+        env: &launch.env,
+    });
+    let reading = read_ending(config, report, &state, execution.ending);
+    (reading, execution.elapsed, execution.leftovers)
 }
 
 /// pytest's exit code when it collected no test.
@@ -374,11 +370,16 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks, read into entries; pytest exited with `code`.
-    Valid { code: Option<i32>, loaded: Loaded },
+    /// A report with benchmarks, read into entries; pytest exited with `code`; these tests
+    /// (node ids) failed.
+    Valid {
+        code: Option<i32>,
+        loaded: Loaded,
+        failed: Vec<String>,
+    },
 }
 
-fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Reading {
+fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::Ending) -> Reading {
     let code = match ending {
         pytest::Ending::NotStarted(error) => {
             return Reading::Done(Outcome::NotStarted {
@@ -389,15 +390,16 @@ fn read_ending(config: &Config, report: &Path, ending: pytest::Ending) -> Readin
         pytest::Ending::TimedOut => {
             return Reading::Done(Outcome::TimedOut {
                 after: config.launch.timeout.unwrap_or(Duration::ZERO),
+                running: vec![pytest::State::read(state).place()],
             });
         }
         pytest::Ending::Exited(status) => status.code(),
     };
-    read_report(config, report, code)
+    read_report(config, report, code, pytest::State::read(state).failed)
 }
 
-/// Reads the report pytest (exit `code`) left at `report`.
-fn read_report(config: &Config, report: &Path, code: Option<i32>) -> Reading {
+/// Reads the report pytest (exit `code`, these tests `failed`) left at `report`.
+fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<String>) -> Reading {
     let nothing_ran = code == Some(0) || code == Some(NO_TESTS_COLLECTED);
     if !report.exists() {
         return Reading::Done(match code {
@@ -410,6 +412,7 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>) -> Reading {
             _ => Outcome::PytestFailed {
                 code,
                 benchmarks: 0,
+                left_out: 0,
             },
         });
     }
@@ -420,7 +423,11 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>) -> Reading {
         bound: Default::default(),
     };
     match aggregate::load_reports(&[report.to_path_buf()], &options) {
-        Ok(loaded) => Reading::Valid { code, loaded },
+        Ok(loaded) => Reading::Valid {
+            code,
+            loaded,
+            failed,
+        },
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) if nothing_ran => {
             Reading::Done(Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote an empty report".into(),
@@ -430,6 +437,7 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>) -> Reading {
             Reading::Done(Outcome::PytestFailed {
                 code,
                 benchmarks: 0,
+                left_out: 0,
             })
         }
         Err(other) => Reading::Done(Outcome::CorruptReport {
@@ -462,6 +470,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         None => None,
     };
     let run_folder = pytest::run_folder().map_err(Error::RunFolder)?;
+    pytest::write_plugin(&run_folder).map_err(Error::RunFolder)?;
 
     let mut runs = Vec::new();
     // Under a launcher every suite runs once per process count; otherwise once, as it is.
@@ -482,19 +491,7 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             bench_model::shown(&suite.path)
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
-        let gate = run.check.as_ref().map_or(String::new(), |c| {
-            format!(
-                "; gate: {} regression(s), {} open from earlier runs",
-                c.regressions(),
-                c.open.len()
-            )
-        });
-        let _ = writeln!(
-            progress,
-            "{step}: {} in {:.1} s{gate}",
-            run.outcome.describe(),
-            run.elapsed.as_secs_f64()
-        );
+        let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
         for note in &run.notes {
             let _ = writeln!(progress, "{step}: {note}");
         }

@@ -1,32 +1,156 @@
-//! Runs under an MPI launcher: reading every rank's report and exit code, naming the ranks that
-//! failed, and merging the ranks into one report whose benchmarks carry the process count.
+//! Scaling runs under an MPI launcher: the launch command and rank wrapper, every rank's report,
+//! log and state, their merge into one report, and what is said when ranks fail or hang.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bench_model::Report;
 
 use crate::outcome::Outcome;
-use crate::pytest::rank_files;
+use crate::pytest::{self, Launch, Leftover, State};
+
+/// The time limit of one suite at one process count when `--timeout` is not given: a collective
+/// left waiting for a rank hangs until killed, and a batch job should not sit until its wall time.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// Runs pytest as one MPI rank with its own report, log and plugin state, and records its exit
+/// code: ranks must never write one file, and a failed rank must be named. Only rank 0's output
+/// is passed through (with ECHO `echo`), so the terminal shows one pytest, not the ranks'
+/// interleaved lines; every rank's output is in its log. Arguments: FOLDER ECHO PYTEST...
+pub const RANK_WRAPPER: &str = r#"#!/bin/sh
+# Written by run-benchmarks: one MPI rank's pytest, with its own report, log and state files.
+rank=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-${PMIX_RANK:-${SLURM_PROCID:-${MV2_COMM_WORLD_RANK:-0}}}}}
+dir=$1
+echo=$2
+shift 2
+export RUN_BENCHMARKS_STATE="$dir/rank-$rank" RUN_BENCHMARKS_RANKS="$dir" RUN_BENCHMARKS_LOCKSTEP=1
+if [ "$echo" = echo ] && [ "$rank" = 0 ]; then
+  { "$@" --benchmark-json "$dir/rank-$rank.json" 2>&1; echo "$?" > "$dir/rank-$rank.exit"; } | tee "$dir/rank-$rank.log"
+else
+  "$@" --benchmark-json "$dir/rank-$rank.json" > "$dir/rank-$rank.log" 2>&1
+  echo "$?" > "$dir/rank-$rank.exit"
+fi
+exit "$(cat "$dir/rank-$rank.exit" 2>/dev/null || echo 1)"
+"#;
+
+/// A rank's files in the ranks' folder: `rank-R` plus `.json`, `.exit`, `.log` and the plugin's
+/// state suffixes.
+fn rank_file(folder: &Path, rank: u32, suffix: &str) -> PathBuf {
+    folder.join(format!("rank-{rank}{suffix}"))
+}
+
+/// Runs a suite's pytest as `procs` ranks under the launcher, leaving their merged report at
+/// `report` (Ok) or saying why there is none (Err); the ranks' own files go beside it. Also
+/// returns how long it took and the processes it left running.
+pub(crate) fn execute(
+    launch: &Launch,
+    suite: &Path,
+    procs: u32,
+    report: &Path,
+    log: &Path,
+    echo: bool,
+) -> (Result<(), Outcome>, Duration, Vec<Leftover>) {
+    let run_folder = report.parent().expect("a report in the run folder");
+    let ranks = report.with_extension("ranks");
+    let wrapper = run_folder.join("rank-wrapper.sh");
+    let launcher = launch
+        .launcher
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|w| w.replace("{procs}", &procs.to_string()))
+        .collect::<Vec<_>>();
+    if let Err(error) = std::fs::create_dir_all(&ranks).and_then(|()| write_wrapper(&wrapper)) {
+        return (
+            Err(Outcome::WriteError {
+                error: error.to_string(),
+            }),
+            Duration::ZERO,
+            Vec::new(),
+        );
+    }
+    let mut words = launcher.clone();
+    words.push(wrapper.to_string_lossy().into_owned());
+    words.push(ranks.to_string_lossy().into_owned());
+    words.push(if echo { "echo" } else { "quiet" }.to_string());
+    words.extend(launch.pytest_words());
+    let execution = pytest::run(&pytest::Job {
+        words,
+        folder: suite,
+        timeout: launch.timeout,
+        log,
+        echo,
+        plugin: run_folder,
+        state: &ranks.join("launcher"),
+        env: &launch.env,
+    });
+    append_rank_logs(&ranks, procs, log);
+    let merged = match execution.ending {
+        pytest::Ending::NotStarted(error) => Err(Outcome::NotStarted {
+            command: launcher.join(" "),
+            error: error.to_string(),
+        }),
+        pytest::Ending::TimedOut => Err(Outcome::TimedOut {
+            after: launch.timeout.unwrap_or_default(),
+            running: (0..procs)
+                .map(|rank| {
+                    let place = State::read(&rank_file(&ranks, rank, "")).place();
+                    format!("rank {rank} of {procs} {place}")
+                })
+                .collect(),
+        }),
+        pytest::Ending::Exited(_) => merge_rank_reports(&ranks, procs, report),
+    };
+    (merged, execution.elapsed, execution.leftovers)
+}
+
+fn write_wrapper(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !path.exists() {
+        std::fs::write(path, RANK_WRAPPER)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+/// Appends each rank's output to the suite's log, one after the other, after the launcher's own.
+fn append_rank_logs(ranks: &Path, procs: u32, log: &Path) {
+    use std::io::Write;
+    let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(log) else {
+        return;
+    };
+    for rank in 0..procs {
+        if let Ok(text) = std::fs::read(rank_file(ranks, rank, ".log")) {
+            let _ = writeln!(file, "\n==> rank {rank} of {procs}: pytest's output <==");
+            let _ = file.write_all(&text);
+        }
+    }
+}
 
 /// Reads the reports of ranks `0..procs` from `folder` and, when every rank succeeded, writes
-/// their merge to `report`; otherwise says which ranks failed.
+/// their merge to `report`; otherwise says which ranks failed. A test that failed on a rank fails
+/// that rank's pytest, so a merged report holds no failed test.
 pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Outcome> {
     let mut failed = Vec::new();
     let mut reports = Vec::new();
     for rank in 0..procs {
-        let (json, exit) = rank_files(folder, rank);
-        let code = std::fs::read_to_string(&exit)
+        let code = std::fs::read_to_string(rank_file(folder, rank, ".exit"))
             .ok()
             .and_then(|c| c.trim().parse::<i32>().ok());
-        match (code, Report::read(&json)) {
-            (None, _) => failed.push((rank, "never ran or was killed (no exit code)".to_string())),
-            (Some(code), _) if code != 0 => {
-                failed.push((rank, format!("failed: pytest exited with {code}")))
+        let state = State::read(&rank_file(folder, rank, ""));
+        let exited = code.map_or(String::new(), |c| format!(" (pytest exited with {c})"));
+        match (code, Report::read(&rank_file(folder, rank, ".json"))) {
+            (Some(0), Ok(read)) => reports.push(read.report),
+            // The plugin's own words: why it stopped this rank or the whole run.
+            _ if state.error.is_some() => failed.push((rank, state.error.unwrap_or_default())),
+            _ if !state.failed.is_empty() => {
+                failed.push((rank, format!("failed {}{exited}", state.failed.join(", "))))
             }
-            (Some(_), Err(error)) => {
+            (None, _) => failed.push((rank, "never ran or was killed (no exit code)".to_string())),
+            (Some(0), Err(error)) => {
                 failed.push((rank, format!("wrote no usable report: {error}")))
             }
-            (Some(_), Ok(read)) => reports.push(read.report),
+            (Some(code), _) => failed.push((rank, format!("failed: pytest exited with {code}"))),
         }
     }
     if !failed.is_empty() {

@@ -1,7 +1,7 @@
 //! What came of each suite, how it is told, and what it means for the exit code.
 
 use std::fmt::Write as _;
-
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::suite::Suite;
@@ -26,12 +26,14 @@ pub enum Outcome {
         /// Why we think so.
         reason: String,
     },
-    /// pytest failed; whatever pytest-benchmark wrote was recorded.
+    /// pytest failed; the benchmarks of the tests that passed were recorded.
     PytestFailed {
         /// pytest's exit code (None: killed by a signal).
         code: Option<i32>,
         /// Benchmarks recorded from its report.
         benchmarks: usize,
+        /// Benchmarks of failed tests, left out (see `--keep-failed`).
+        left_out: usize,
     },
     /// pytest could not be started.
     NotStarted {
@@ -40,10 +42,12 @@ pub enum Outcome {
         /// What the system said.
         error: String,
     },
-    /// pytest ran past `--timeout` and its process group was killed.
+    /// pytest ran past its time limit and its processes were ended.
     TimedOut {
         /// The limit.
         after: Duration,
+        /// Where pytest was (each rank, under a launcher): `in NODE_ID`, `had finished its tests`.
+        running: Vec<String>,
     },
     /// pytest-benchmark's report is not a valid report.
     CorruptReport {
@@ -116,10 +120,15 @@ impl Outcome {
                 plural(*benchmarks, "benchmark")
             ),
             Outcome::NoBenchmarks { reason } => format!("no benchmark ran: {reason}"),
-            Outcome::PytestFailed { code, benchmarks } => {
+            Outcome::PytestFailed { code, benchmarks, left_out } => {
                 let how = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
+                let left_out = match left_out {
+                    0 => String::new(),
+                    1 => "; 1 benchmark of a failed test left out (--keep-failed records it)".to_string(),
+                    n => format!("; {n} benchmarks of failed tests left out (--keep-failed records them)"),
+                };
                 format!(
-                    "pytest {how}; {benchmarks} {} recorded; see pytest's output above or in the log",
+                    "pytest {how}; {benchmarks} {} recorded{left_out}",
                     plural(*benchmarks, "benchmark")
                 )
             }
@@ -127,9 +136,10 @@ impl Outcome {
                 "cannot start {command:?}: {error}; install pytest and pytest-benchmark, or pass the \
                  right command with --pytest (e.g. --pytest 'python -m pytest' or a venv's bin/pytest)"
             ),
-            Outcome::TimedOut { after } => format!(
-                "still running after --timeout {}; its processes were killed; nothing recorded",
-                after.as_secs_f64()
+            Outcome::TimedOut { after, running } => format!(
+                "still running at the time limit of {} s (--timeout): {}; every process of it was ended; nothing recorded",
+                after.as_secs_f64(),
+                running.join(", ")
             ),
             Outcome::CorruptReport { error } => format!("nothing recorded: {error}"),
             Outcome::RanksFailed { procs, ranks } => format!(
@@ -177,6 +187,51 @@ pub struct SuiteRun {
     pub check: Option<bench_gate::CheckReport>,
     /// What reading and recording found worth telling: warnings, a rotation into the archive.
     pub notes: Vec<String>,
+    /// Where pytest's output is kept.
+    pub log: Option<PathBuf>,
+    /// Processes the suite left running, which were ended.
+    pub leftovers: Vec<String>,
+}
+
+impl SuiteRun {
+    /// The progress line after the suite: what came of it, where its data and output went,
+    /// what was ended, how long it took (reruns included).
+    pub fn progress_line(&self, results: &crate::Results) -> String {
+        let mut line = self.outcome.describe();
+        if self.outcome.recorded() > 0 {
+            let _ = write!(
+                line,
+                "; history: {}",
+                bench_model::shown(&results.history(&self.suite.name))
+            );
+        }
+        if let Some(check) = &self.check {
+            let _ = write!(
+                line,
+                "; gate: {} regression(s), {} open from earlier runs",
+                check.regressions(),
+                check.open.len()
+            );
+        }
+        if !self.leftovers.is_empty() {
+            let _ = write!(
+                line,
+                "; ended {} {} it left running: {}",
+                self.leftovers.len(),
+                if self.leftovers.len() == 1 {
+                    "process"
+                } else {
+                    "processes"
+                },
+                self.leftovers.join(", ")
+            );
+        }
+        if let (false, Some(log)) = (self.outcome.is_success(), &self.log) {
+            let _ = write!(line, "; pytest's output: {}", bench_model::shown(log));
+        }
+        let _ = write!(line, " ({:.1} s)", self.elapsed.as_secs_f64());
+        line
+    }
 }
 
 /// The end-of-run table: suite, outcome, benchmarks, time.

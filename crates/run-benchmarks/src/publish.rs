@@ -683,7 +683,8 @@ fn commit_message(runs: &[SuiteRun]) -> String {
         .unwrap_or("unknown branch");
     let mut message = format!("benchmarks of {short} on {branch}\n\nmeasured commit: {id}\n");
     for run in runs {
-        message.push_str(&format!("{}: {}\n", run.suite.name, run.outcome.describe()));
+        let name = crate::outcome::unit_name(&run.suite.name, run.procs);
+        message.push_str(&format!("{name}: {}\n", run.outcome.describe()));
     }
     message
 }
@@ -802,7 +803,34 @@ fn backoff(attempt: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::{history_suite, redact};
+    use super::{commit_message, history_suite, redact};
+    use crate::{Outcome, Suite, SuiteRun};
+
+    #[test]
+    fn the_commit_message_names_each_process_count() {
+        let run = |procs, benchmarks| SuiteRun {
+            suite: Suite {
+                name: "kmeans".into(),
+                path: "kmeans".into(),
+            },
+            procs: Some(procs),
+            outcome: Outcome::Recorded {
+                benchmarks,
+                appended: benchmarks,
+            },
+            elapsed: std::time::Duration::ZERO,
+            recorded: Default::default(),
+            check: None,
+            notes: Vec::new(),
+            log: None,
+            leftovers: Vec::new(),
+        };
+        let message = commit_message(&[run(1, 3), run(2, 3)]);
+        assert!(
+            message.ends_with("\nkmeans x1: 3 benchmarks\nkmeans x2: 3 benchmarks\n"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn credentials_in_urls_are_never_shown() {

@@ -1,11 +1,13 @@
-//! Running pytest for one suite: its own process group, an optional time limit, output passed
-//! through or kept in a log.
+//! Running pytest for one suite: its own process group, our plugin, an optional time limit, its
+//! output kept in a log (and passed through), and no process of it left running afterwards.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How pytest is launched for every suite.
@@ -15,43 +17,33 @@ pub struct Launch {
     pub command: Vec<String>,
     /// Arguments after `--benchmark-json FILE`.
     pub extra_args: Vec<String>,
-    /// Kill the suite's whole process group after this long.
+    /// End the suite and every process it started after this long.
     pub timeout: Option<Duration>,
-    /// An MPI launcher template, e.g. `["mpirun", "-n", "{procs}"]`; each rank then writes its
-    /// own report (see [`RANK_WRAPPER`]).
+    /// An MPI launcher template, e.g. `["mpirun", "-n", "{procs}"]`; see [`crate::mpi`].
     pub launcher: Option<Vec<String>>,
     /// Environment variables pytest runs with besides ours (bisection puts the commit under test
     /// first on `PYTHONPATH`).
     pub env: Vec<(String, String)>,
 }
 
-/// Runs pytest as one MPI rank with a report path of its own, and records its exit code: ranks
-/// must never write one file, and a failed rank must be named. Arguments: FOLDER PYTEST...
-pub const RANK_WRAPPER: &str = r#"#!/bin/sh
-# Written by run-benchmarks: one MPI rank's pytest, with its own --benchmark-json path.
-rank=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-${PMIX_RANK:-${SLURM_PROCID:-${MV2_COMM_WORLD_RANK:-0}}}}}
-dir=$1
-shift
-"$@" --benchmark-json "$dir/rank-$rank.json"
-code=$?
-echo "$code" > "$dir/rank-$rank.exit"
-exit "$code"
-"#;
+/// The pytest plugin loaded into every run: it records failed tests and the running test, and
+/// under a launcher keeps the ranks in lockstep (its docstring says how).
+pub const PLUGIN: &str = include_str!("plugin.py");
 
-/// Where a rank's report and exit code go.
-pub fn rank_files(folder: &Path, rank: u32) -> (PathBuf, PathBuf) {
-    (
-        folder.join(format!("rank-{rank}.json")),
-        folder.join(format!("rank-{rank}.exit")),
-    )
+/// The plugin's module name, for `-p`; its file is written into the run's folder.
+const PLUGIN_MODULE: &str = "run_benchmarks_plugin";
+
+/// Writes the plugin into `folder`, which [`run`] puts first on `PYTHONPATH`.
+pub fn write_plugin(folder: &Path) -> io::Result<()> {
+    std::fs::write(folder.join(format!("{PLUGIN_MODULE}.py")), PLUGIN)
 }
 
 impl Launch {
     /// The words pytest runs with: its command, our options, the user's arguments.
-    fn pytest_words(&self) -> Vec<String> {
+    pub(crate) fn pytest_words(&self) -> Vec<String> {
         let mut words = self.command.clone();
         // Leave the source tree as it was: no .pytest_cache (and, below, no __pycache__).
-        words.extend(["-p".to_string(), "no:cacheprovider".to_string()]);
+        words.extend(["-p", "no:cacheprovider", "-p", PLUGIN_MODULE].map(String::from));
         words.extend(self.extra_args.iter().cloned());
         words
     }
@@ -65,18 +57,51 @@ impl Launch {
         ]);
         words
     }
+}
 
-    /// The whole command line for `procs` ranks, each writing into `rank_folder` through `wrapper`.
-    pub fn ranks(&self, procs: u32, wrapper: &Path, rank_folder: &Path) -> Vec<String> {
-        let launcher = self.launcher.as_deref().unwrap_or_default();
-        let mut words: Vec<String> = launcher
-            .iter()
-            .map(|w| w.replace("{procs}", &procs.to_string()))
-            .collect();
-        words.push(wrapper.to_string_lossy().into_owned());
-        words.push(rank_folder.to_string_lossy().into_owned());
-        words.extend(self.pytest_words());
-        words
+/// What the plugin left behind for one pytest process, from the files named by
+/// `RUN_BENCHMARKS_STATE` (`STATE.failed`, `STATE.current`, `STATE.error`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Node ids of the tests that failed.
+    pub failed: Vec<String>,
+    /// The node id of the test it was in: None before the first test, `Some("")` after the last.
+    pub current: Option<String>,
+    /// Why the plugin stopped pytest (e.g. mpi4py missing under a launcher).
+    pub error: Option<String>,
+}
+
+impl State {
+    /// Reads the state files of prefix `state`; missing files read as nothing.
+    pub fn read(state: &Path) -> State {
+        let read = |suffix: &str| {
+            let mut path = state.as_os_str().to_owned();
+            path.push(suffix);
+            std::fs::read_to_string(PathBuf::from(path)).ok()
+        };
+        State {
+            failed: read(".failed")
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect(),
+            // "NUMBER<TAB>NODE_ID": the number lets ranks tell who is ahead.
+            current: read(".current").map(|c| {
+                let c = c.trim();
+                c.split_once('\t').map_or(c, |(_, id)| id).to_string()
+            }),
+            error: read(".error").map(|e| e.trim().to_string()),
+        }
+    }
+
+    /// Where the process was: `in NODE_ID`, `had finished its tests` or `had not started a test`.
+    pub fn place(&self) -> String {
+        match self.current.as_deref() {
+            Some("") => "had finished its tests".to_string(),
+            Some(test) => format!("in {test}"),
+            None => "had not started a test".to_string(),
+        }
     }
 }
 
@@ -87,8 +112,26 @@ pub enum Ending {
     Exited(ExitStatus),
     /// It could not be started at all.
     NotStarted(io::Error),
-    /// It ran past the time limit and its process group was killed.
+    /// It ran past the time limit and its processes were ended.
     TimedOut,
+}
+
+/// A process the suite started that was still running after pytest (or at the time limit),
+/// found by the run's mark in its environment, and ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    /// Its process id.
+    pub pid: u32,
+    /// Its command line.
+    pub command: String,
+}
+
+impl std::fmt::Display for Leftover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Arguments may hold newlines; the line it goes into must stay one line.
+        let command = bench_model::shown(Path::new(&self.command));
+        write!(f, "pid {} ({command})", self.pid)
+    }
 }
 
 /// One pytest process and what came of it.
@@ -98,52 +141,123 @@ pub struct Execution {
     pub ending: Ending,
     /// How long it ran.
     pub elapsed: Duration,
+    /// The processes it left running, which were ended.
+    pub leftovers: Vec<Leftover>,
 }
 
-/// Runs `words` (a pytest command line, see [`Launch::single`] and [`Launch::ranks`]) in `folder`.
-///
-/// Output goes to our stdout and stderr, or into `log` when given.
-pub fn run(
-    words: &[String],
-    folder: &Path,
-    env: &[(String, String)],
-    timeout: Option<Duration>,
-    log: Option<&Path>,
-) -> Execution {
+/// One pytest process to run.
+#[derive(Debug)]
+pub struct Job<'a> {
+    /// Its command line (see [`Launch::single`] and [`crate::mpi`]).
+    pub words: Vec<String>,
+    /// The folder it runs in: the suite's.
+    pub folder: &'a Path,
+    /// End it and every process it started after this long.
+    pub timeout: Option<Duration>,
+    /// Where its output is kept, always (appended to).
+    pub log: &'a Path,
+    /// Pass its output through to our stdout as well (without `--quiet`).
+    pub echo: bool,
+    /// The folder holding the plugin (see [`write_plugin`]).
+    pub plugin: &'a Path,
+    /// The plugin's state prefix for this process (see [`State`]).
+    pub state: &'a Path,
+    /// Environment variables besides ours (see [`Launch::env`]).
+    pub env: &'a [(String, String)],
+}
+
+/// The environment variable that marks every process of one run, inherited by all descendants,
+/// including daemons that double-fork and leave the process group.
+const RUN_MARK: &str = "RUN_BENCHMARKS_RUN_ID";
+
+/// Runs `job`; afterwards (and at the time limit) ends every process that carries its mark.
+pub fn run(job: &Job) -> Execution {
+    static RUNS: AtomicU32 = AtomicU32::new(0);
+    let mark = format!(
+        "{}-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
     let started = Instant::now();
-    let ending = match spawn(words, folder, env, log) {
-        Ok(child) => wait(child, timeout),
-        Err(error) => Ending::NotStarted(error),
+    let (ending, copier) = match spawn(job, &mark) {
+        Ok((child, copier)) => (wait(child, job.timeout), Some(copier)),
+        Err(error) => (Ending::NotStarted(error), None),
     };
+    let elapsed = started.elapsed();
+    let leftovers = end_marked(&mark);
+    if let Some(copier) = copier {
+        // The output ends when the last holder of the pipe is gone; a process that wiped its
+        // environment escapes the mark, so its copy of the pipe must not keep us waiting.
+        let patience = Instant::now() + Duration::from_secs(2);
+        while !copier.is_finished() && Instant::now() < patience {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if copier.is_finished() {
+            let _ = copier.join();
+        }
+    }
     Execution {
         ending,
-        elapsed: started.elapsed(),
+        elapsed,
+        leftovers,
     }
 }
 
-fn spawn(
-    words: &[String],
-    folder: &Path,
-    env: &[(String, String)],
-    log: Option<&Path>,
-) -> io::Result<Child> {
-    let (program, args) = words.split_first().ok_or_else(|| {
+fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
+    let (program, args) = job.words.split_first().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "the pytest command is empty")
     })?;
+    // Appended to: a suite's confirmation reruns add to its log.
+    let mut log = File::options().create(true).append(true).open(job.log)?;
+    // The plugin first, then the PYTHONPATH the run asks for (bisection's) or the inherited one.
+    let mut python_path = job.plugin.as_os_str().to_owned();
+    let existing = match job.env.iter().rev().find(|(k, _)| k == "PYTHONPATH") {
+        Some((_, path)) => Some(path.into()),
+        None => std::env::var_os("PYTHONPATH"),
+    };
+    if let Some(existing) = existing.filter(|p| !p.is_empty()) {
+        python_path.push(":");
+        python_path.push(existing);
+    }
+    let (mut reader, writer) = io::pipe()?;
     let mut command = Command::new(program);
     command
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir(folder)
+        .envs(job.env.iter().map(|(k, v)| (k, v)))
+        .env("PYTHONPATH", python_path)
+        .env("RUN_BENCHMARKS_STATE", job.state)
+        .env(RUN_MARK, mark)
+        .current_dir(job.folder)
         .stdin(Stdio::null())
+        // One pipe for both, so the log keeps pytest's order.
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
         // A group of its own, so a time-out can end pytest and everything it started.
         .process_group(0);
-    if let Some(log) = log {
-        let file = File::create(log)?;
-        command.stdout(file.try_clone()?).stderr(file);
-    }
-    command.spawn()
+    let child = command.spawn()?;
+    // Our copies of the pipe's write end go with `command`: the copier sees the end of output.
+    drop(command);
+    let echo = job.echo;
+    let copier = std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            let _ = log.write_all(&buffer[..n]);
+            if echo {
+                let mut stdout = io::stdout().lock();
+                let _ = stdout.write_all(&buffer[..n]);
+                let _ = stdout.flush();
+            }
+        }
+    });
+    Ok((child, copier))
 }
 
 fn wait(mut child: Child, timeout: Option<Duration>) -> Ending {
@@ -178,14 +292,9 @@ fn kill_group(child: &mut Child) {
     // Collected before any signal: once the launcher dies, its ranks are re-parented and lost.
     let mut targets = descendants(leader);
     let signal = |name: &str, pids: &[u32]| {
-        let mut args = vec![name.to_string(), "--".to_string(), format!("-{leader}")];
+        let mut args = vec![format!("-{leader}")];
         args.extend(pids.iter().map(u32::to_string));
-        Command::new("kill")
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
+        send(name, &args)
     };
     if signal("-TERM", &targets) {
         let grace = Instant::now() + Duration::from_secs(3);
@@ -200,30 +309,55 @@ fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Every process below `root` in the process tree, from /proc (empty where there is none).
-fn descendants(root: u32) -> Vec<u32> {
-    let mut parents = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // "pid (comm) state ppid ...": comm may hold spaces and parentheses; skip past the last ')'.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-            if let Some(ppid) = ppid {
-                parents.push((pid, ppid));
-            }
+/// `kill SIGNAL -- TARGETS...`; whether `kill` ran.
+fn send(signal: &str, targets: &[String]) -> bool {
+    Command::new("kill")
+        .arg(signal)
+        .arg("--")
+        .args(targets)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Every live process: (pid, parent pid), from /proc (empty where there is none). Zombies are
+/// left out: they are already gone, waiting for their parent to notice.
+fn processes() -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses; skip past the last ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("Z");
+        if let (false, Some(ppid)) = (
+            state.starts_with(['Z', 'X']),
+            fields.next().and_then(|p| p.parse::<u32>().ok()),
+        ) {
+            found.push((pid, ppid));
         }
     }
+    found
+}
+
+/// Every process below `root` in the process tree.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents = processes();
     let mut found = Vec::new();
     let mut frontier = vec![root];
     while let Some(parent) = frontier.pop() {
@@ -233,6 +367,52 @@ fn descendants(root: u32) -> Vec<u32> {
                 frontier.push(pid);
             }
         }
+    }
+    found
+}
+
+/// Ends every process whose environment carries `RUN_BENCHMARKS_RUN_ID=mark`: SIGTERM, then
+/// SIGKILL for those still there after a grace period. Returns them.
+fn end_marked(mark: &str) -> Vec<Leftover> {
+    let entry = format!("{RUN_MARK}={mark}");
+    let marked = || -> Vec<u32> {
+        processes()
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .filter(|&pid| pid != std::process::id())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|&b| b == 0).any(|e| e == entry.as_bytes()))
+            })
+            .collect()
+    };
+    let found: Vec<Leftover> = marked()
+        .into_iter()
+        .map(|pid| Leftover {
+            pid,
+            command: std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .split('\0')
+                        .filter(|w| !w.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
+    if found.is_empty() {
+        return found;
+    }
+    let pids: Vec<String> = found.iter().map(|l| l.pid.to_string()).collect();
+    send("-TERM", &pids);
+    let grace = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < grace && !marked().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still: Vec<String> = marked().iter().map(u32::to_string).collect();
+    if !still.is_empty() {
+        send("-KILL", &still);
     }
     found
 }
@@ -299,6 +479,29 @@ pub fn run_folder() -> io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plugins_state_files_say_where_pytest_was_and_what_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("rank-1");
+        assert_eq!(State::read(&state).place(), "had not started a test");
+        std::fs::write(
+            dir.path().join("rank-1.current"),
+            "3\ttest_k.py::test_fit[a b]",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("rank-1.failed"),
+            "test_k.py::x\ntest_k.py::y\n",
+        )
+        .unwrap();
+        let read = State::read(&state);
+        assert_eq!(read.place(), "in test_k.py::test_fit[a b]");
+        assert_eq!(read.failed, ["test_k.py::x", "test_k.py::y"]);
+        assert_eq!(read.error, None);
+        std::fs::write(dir.path().join("rank-1.current"), "").unwrap();
+        assert_eq!(State::read(&state).place(), "had finished its tests");
+    }
 
     #[test]
     fn commands_split_into_words_with_quotes() {

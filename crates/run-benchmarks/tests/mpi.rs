@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{gpe_stack, mpirun, pytest, render_plots, write};
+use common::{gpe_stack, mpirun, pytest, render_plots, root, write};
+
+/// Keeps suites without communication fast: a few short rounds per benchmark.
+const FAST: [&str; 3] = [
+    "--",
+    "--benchmark-max-time=0.005",
+    "--benchmark-min-rounds=2",
+];
 
 fn run(dir: &Path, pytest: &str, env: &[(String, String)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
@@ -21,15 +28,68 @@ fn run(dir: &Path, pytest: &str, env: &[(String, String)], args: &[&str]) -> Out
             "mpirun --oversubscribe -n {procs}",
         ])
         .args(args)
-        .args([
-            "--",
-            "--benchmark-max-time=0.005",
-            "--benchmark-min-rounds=2",
-        ])
         .envs(env.iter().cloned())
         .current_dir(dir)
         .output()
         .unwrap()
+}
+
+#[test]
+fn collectives_with_uneven_work_per_rank_finish_at_1_2_and_4_processes_with_default_options() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let suite = root().join("fixtures/mpi/collectives/test_collectives.py");
+    write(
+        &dir.path().join("collectives/test_collectives.py"),
+        &fs::read_to_string(suite).unwrap(),
+    );
+    // pytest-benchmark's defaults: each rank would calibrate on its own and wait forever in a
+    // collective that the other ranks have left; the limit turns such a hang into a failure.
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "1,2,4", "--timeout", "90"],
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let history = dir.path().join("results/data/collectives/aggregate.json");
+    let entries: Vec<Value> = serde_json::from_slice(&fs::read(&history).unwrap()).unwrap();
+    let mut recorded: Vec<(u64, &str)> = entries
+        .iter()
+        .map(|e| (e["procs"].as_u64().unwrap(), e["name"].as_str().unwrap()))
+        .collect();
+    recorded.sort();
+    let expected: Vec<(u64, &str)> = [1, 2, 4]
+        .into_iter()
+        .flat_map(|p| {
+            ["test_allreduce", "test_bcast", "test_sendrecv_ring"].map(move |name| (p, name))
+        })
+        .collect();
+    assert_eq!(recorded, expected, "{text}");
+    // Every rank ran the same rounds: each rank's log shows its table, rank by rank, plain text.
+    let log = fs::read_to_string(dir.path().join("results/logs/collectives.x4.log")).unwrap();
+    for rank in 0..4 {
+        assert!(
+            log.contains(&format!("==> rank {rank} of 4: pytest's output <==")),
+            "{log}"
+        );
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal colours in the log: {log}"
+    );
+    for test in ["test_allreduce", "test_bcast", "test_sendrecv_ring"] {
+        let rounds: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with(test))
+            .map(|l| l.split_whitespace().rev().nth(1).unwrap())
+            .collect();
+        assert_eq!(rounds.len(), 4, "{test} in every rank's table: {log}");
+        assert!(rounds.iter().all(|r| *r == rounds[0]), "{test}: {rounds:?}");
+    }
 }
 
 const TWO_BENCHMARKS: &str = "import os, time\n\n\
@@ -44,7 +104,12 @@ fn each_process_count_gets_entries_with_every_ranks_median_and_the_scaling_plot_
     };
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("scaling/test_scaling.py"), TWO_BENCHMARKS);
-    let output = run(dir.path(), &pytest, &env, &["--procs", "1,2"]);
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "1,2", FAST[0], FAST[1], FAST[2]],
+    );
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(
@@ -90,6 +155,9 @@ fn each_process_count_gets_entries_with_every_ranks_median_and_the_scaling_plot_
             "1",
             "--report-json",
             "gate.json",
+            FAST[0],
+            FAST[1],
+            FAST[2],
         ],
     );
     assert_eq!(
@@ -144,12 +212,22 @@ fn a_failing_rank_is_named_and_nothing_is_recorded_for_its_count() {
         "import os\n\ndef test_work(benchmark):\n    if os.environ.get('OMPI_COMM_WORLD_RANK') == '1':\n        \
          raise RuntimeError('rank 1 broke')\n    benchmark(sum, range(100))\n",
     );
-    let output = run(dir.path(), &pytest, &env, &["--procs", "1,2"]);
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "1,2", FAST[0], FAST[1], FAST[2]],
+    );
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{text}");
+    // Rank 0 waits at the benchmark's start for rank 1, which has left the test: it says so and
+    // ends the run rather than wait forever.
     assert!(
         text.contains(
-            "flaky x2: rank 1 of 2 failed: pytest exited with 1; nothing recorded at 2 processes"
+            "flaky x2: rank 0 of 2 stopped the run: rank 1 of 2 never started the benchmark of \
+             test_flaky.py::test_work (had finished its tests; see its output in the log)"
+        ) && text.contains(
+            "; rank 1 of 2 failed test_flaky.py::test_work; nothing recorded at 2 processes"
         ),
         "{text}"
     );
@@ -183,13 +261,17 @@ fn a_hanging_rank_ends_at_the_timeout_with_every_process_gone() {
         dir.path(),
         &pytest,
         &env,
-        &["--procs", "2", "--timeout", "8"],
+        &["--procs", "2", "--timeout", "8", FAST[0], FAST[1], FAST[2]],
     );
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(started.elapsed() < Duration::from_secs(60), "{text}");
     assert_eq!(output.status.code(), Some(1), "{text}");
+    // Rank 0 waits for rank 1 at the start of the benchmark: both are in the test.
     assert!(
-        text.contains("hangs x2: still running after --timeout 8"),
+        text.contains(
+            "hangs x2: still running at the time limit of 8 s (--timeout): \
+             rank 0 of 2 in test_hangs.py::test_work, rank 1 of 2 in test_hangs.py::test_work"
+        ),
         "{text}"
     );
     let ranks: Vec<String> = fs::read_dir(&pids)
@@ -203,4 +285,36 @@ fn a_hanging_rank_ends_at_the_timeout_with_every_process_gone() {
             "rank process {pid} survived the time-out"
         );
     }
+}
+
+#[test]
+fn without_mpi4py_every_rank_says_what_to_install() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("scaling/test_scaling.py"), TWO_BENCHMARKS);
+    // A module named mpi4py that cannot be imported stands in for a venv without it.
+    write(
+        &dir.path().join("shadow/mpi4py/__init__.py"),
+        "raise ImportError('No module named mpi4py')\n",
+    );
+    let mut env = env;
+    env.push((
+        "PYTHONPATH".into(),
+        dir.path().join("shadow").to_string_lossy().into_owned(),
+    ));
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "2", "--suite", "scaling"],
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("scaling x2: rank 0 of 2 failed: mpi4py is not importable by ")
+            && text.contains("install it where pytest runs (pip install mpi4py)"),
+        "{text}"
+    );
 }

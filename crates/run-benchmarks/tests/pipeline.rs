@@ -63,8 +63,23 @@ fn two_suites_run_twice_keep_every_benchmark_and_leave_the_sources_as_they_were(
             stderr(&output)
         );
         let text = stderr(&output);
-        assert!(text.contains("[1/2] arrays: 5 benchmarks in "), "{text}");
-        assert!(text.contains("[2/2] strings: 4 benchmarks in "), "{text}");
+        // The progress line says where the benchmarks went, not the temporary report.
+        for (step, count) in ["[1/2] arrays: 5", "[2/2] strings: 4"]
+            .iter()
+            .zip(["arrays", "strings"])
+        {
+            let history = Path::new(".")
+                .join("results/data")
+                .join(count)
+                .join("aggregate.json");
+            assert!(
+                text.contains(&format!(
+                    "{step} benchmarks; history: {} (",
+                    history.display()
+                )),
+                "{text}"
+            );
+        }
     }
     for (suite, benchmarks) in [("arrays", 5), ("strings", 4)] {
         let entries = history(&results.join("data").join(suite).join("aggregate.json"));
@@ -122,7 +137,8 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
     );
     write(
         &dir.path().join("failing/test_failing.py"),
-        "def test_fast(benchmark):\n    benchmark(sum, range(10))\n\ndef test_broken():\n    assert False\n",
+        "def test_fast(benchmark):\n    benchmark(sum, range(10))\n\ndef test_broken():\n    assert False\n\n\
+         def test_wrong(benchmark):\n    assert benchmark(sum, range(10)) == 0\n",
     );
     write(
         &dir.path().join("plain/test_plain.py"),
@@ -172,22 +188,25 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
         "{text}"
     );
     assert!(
-        text.contains("failing: pytest exited with 1; 1 benchmark recorded"),
+        text.contains(
+            "failing: pytest exited with 1; 1 benchmark recorded; \
+             1 benchmark of a failed test left out (--keep-failed records it)"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("hangs: still running after --timeout 5"),
+        text.contains(
+            "hangs: still running at the time limit of 5 s (--timeout): in test_hangs.py::test_hangs"
+        ),
         "{text}"
     );
 
     let data = dir.path().join("results/data");
     assert_eq!(history(&data.join("good/aggregate.json")).len(), 1);
     assert_eq!(history(&data.join("odd name (x)/aggregate.json")).len(), 1);
-    assert_eq!(
-        history(&data.join("failing/aggregate.json")).len(),
-        1,
-        "what pytest-benchmark wrote is kept"
-    );
+    let failing = history(&data.join("failing/aggregate.json"));
+    assert_eq!(failing.len(), 1, "the failed test's benchmark is left out");
+    assert_eq!(failing[0]["name"], "test_fast");
     assert!(
         !data.join("plain").exists()
             && !data.join("hangs").exists()
@@ -199,6 +218,68 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
     assert!(
         !common::running(pid.trim()),
         "sleep {pid} survived the time-out"
+    );
+
+    let output = run_benchmarks(
+        dir.path(),
+        &pytest,
+        &["--suite", "failing", "--keep-failed", "--quiet"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("failing: pytest exited with 1; 2 benchmarks recorded; history: "),
+        "{}",
+        stderr(&output)
+    );
+    let names: Vec<Value> = history(&data.join("failing/aggregate.json"))
+        .iter()
+        .map(|e| e["name"].clone())
+        .collect();
+    assert_eq!(names, ["test_fast", "test_fast", "test_wrong"]);
+}
+
+#[test]
+fn a_daemon_a_test_starts_is_ended_and_named_and_a_pipe_reader_is_not_kept_waiting() {
+    let Some(pytest) = pytest() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("daemon.pid");
+    // Double fork and setsid: out of pytest's process group and process tree, holding its output.
+    write(
+        &dir.path().join("daemon/test_daemon.py"),
+        &format!(
+            "import os, time\n\ndef test_starts_a_daemon(benchmark):\n    \
+             if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            \
+             open({:?}, 'w').write(str(os.getpid()))\n            time.sleep(120)\n        os._exit(0)\n    \
+             os.wait()\n    benchmark(sum, range(10))\n",
+            pid_file.to_str().unwrap()
+        ),
+    );
+    let started = Instant::now();
+    // Not --quiet: pytest's output is passed through to this pipe, as to `| cat`.
+    let output = run_benchmarks(dir.path(), &pytest, &[]);
+    let text = stderr(&output);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the daemon kept the pipe open: {text}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    assert!(
+        text.contains(&format!("ended 1 process it left running: pid {pid} (")),
+        "{text}"
+    );
+    assert!(!common::running(&pid), "daemon {pid} survived the suite");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("test_daemon.py ."),
+        "pytest's output is passed through"
+    );
+    assert!(
+        fs::read_to_string(dir.path().join("results/logs/daemon.log"))
+            .unwrap()
+            .contains("test_daemon.py ."),
+        "and kept in the log without --quiet"
     );
 }
 
