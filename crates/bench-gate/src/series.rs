@@ -100,7 +100,7 @@ fn runs_of(entries: Vec<StoredEntry>, stat: Statistic) -> PastRuns {
                 run: run_ref,
                 branch: entry.commit_info.and_then(|c| c.branch),
                 value,
-                gate: entry.gate,
+                gate: entry.gate.map(|g| *g),
             };
             past.entry(key).or_default().push(run);
         }

@@ -21,7 +21,7 @@ use crate::archive::{self, Bound};
 use crate::error::{Error, Hints, Result};
 use crate::fsio::{write_atomic, FileLock};
 use crate::json::{self, NonFinite};
-use crate::report::{parse_lenient, Benchmark, CommitInfo, Lenient, Report};
+use crate::report::{parse_lenient, Benchmark, CommitInfo, Integers, Lenient, Report};
 
 /// One benchmark of one run, as stored in a history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,8 +204,25 @@ impl<'de> Deserialize<'de> for MachineKey {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
-        let id = MachineId::deserialize(deserializer)?;
-        Ok(MachineKey(id.series_key()))
+        // Only what the key holds: the other keys of `machine` are skipped unparsed.
+        #[derive(Deserialize)]
+        struct Parts {
+            #[serde(default)]
+            node: Option<String>,
+            #[serde(default)]
+            machine: Option<String>,
+            #[serde(default)]
+            cpu_brand: Option<String>,
+            #[serde(default)]
+            cpu_count: Option<u64>,
+        }
+        let p = Parts::deserialize(deserializer)?;
+        Ok(MachineKey(series_key(
+            p.node.as_deref(),
+            p.machine.as_deref(),
+            p.cpu_brand.as_deref(),
+            p.cpu_count,
+        )))
     }
 }
 
@@ -245,24 +262,51 @@ impl EntryKey {
 
     /// Whether `seen` (of stored entries' [`EntryKey::run`]) holds this run, or an entry of the
     /// original script with its benchmark, commit and timings.
-    fn found_in(&self, seen: &HashSet<u128>) -> bool {
+    fn found_in(&self, seen: &SeenRuns) -> bool {
         seen.contains(&self.run) || seen.contains(&self.legacy)
     }
 }
 
-/// Two independent 64-bit hashes of `value` (std's SipHash with fixed, different keys): within
-/// one process, two distinct runs share a key with a chance of about n^2 / 2^129.
+/// FNV-1a with 128 bits over the `Hash` bytes of `value`: one cheap pass, and within one history
+/// two distinct runs share a key with a chance of about n^2 / 2^129.
 fn hash128(value: &impl std::hash::Hash) -> u128 {
-    use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-    let half = |salt: u64| {
-        let mut hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .build_hasher();
-        hasher.write_u64(salt);
-        value.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0x2545_f491_4f6c_dd1d))
+    struct Fnv128(u128);
+    impl std::hash::Hasher for Fnv128 {
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 = (self.0 ^ u128::from(*b))
+                    .wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+            }
+        }
+        fn finish(&self) -> u64 {
+            self.0 as u64
+        }
+    }
+    let mut hasher = Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
+    value.hash(&mut hasher);
+    hasher.0
 }
+
+/// Keys that are hashes already: a set of them needs no hashing of its own.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The set of run keys an append has seen.
+type SeenRuns = HashSet<u128, std::hash::BuildHasherDefault<Prehashed>>;
 
 /// A stored entry as every reader of histories sees it: which benchmark and series it belongs to,
 /// when and where it ran, and its timings. The rest of the entry stays in the text, unparsed, so
@@ -285,9 +329,10 @@ pub struct StoredEntry {
     pub procs: Option<u64>,
     /// Its timings, seconds per iteration.
     pub stats: StoredStats,
-    /// What the gate said of it, when it was judged.
+    /// What the gate said of it, when it was judged (boxed: most entries have none, and a view
+    /// of 100,000 entries should not carry room for it in each).
     #[serde(default)]
-    pub gate: Option<GateRecord>,
+    pub gate: Option<Box<GateRecord>>,
 }
 
 /// What a stored entry's `commit_info` says (`null` where unknown).
@@ -407,7 +452,7 @@ pub struct AppendOutcome {
 /// Reads every entry of a history file whole (tolerating Python's non-finite numbers).
 pub fn read(path: &Path) -> Result<(Vec<HistoryEntry>, Vec<NonFinite>)> {
     let text = crate::fsio::read_regular(path).map_err(|e| Error::read(path, e))?;
-    let (entries, _, non_finite) = parse_history(&text, path)?;
+    let (entries, _, non_finite) = parse_history(&text, path, Integers::Exact)?;
     Ok((entries, non_finite))
 }
 
@@ -419,7 +464,7 @@ pub fn read_stored(path: &Path) -> Result<Option<StoredHistory>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::read(path, e)),
     };
-    let (entries, strict, non_finite) = parse_history(&text, path)?;
+    let (entries, strict, non_finite) = parse_history(&text, path, Integers::Skipped)?;
     Ok(Some(StoredHistory {
         text: strict.unwrap_or(text),
         entries,
@@ -430,11 +475,12 @@ pub fn read_stored(path: &Path) -> Result<Option<StoredHistory>> {
 fn parse_history<T: serde::de::DeserializeOwned>(
     text: &[u8],
     path: &Path,
+    integers: Integers,
 ) -> Result<Lenient<Vec<T>>> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(empty_history(path));
     }
-    parse_lenient(text, path, HISTORY_HINTS)
+    parse_lenient(text, path, HISTORY_HINTS, integers)
 }
 
 fn empty_history(path: &Path) -> Error {
@@ -476,7 +522,7 @@ pub fn append_bounded(
         non_finite,
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
-    let mut seen: HashSet<u128> = stored.iter().map(|e| e.key().run).collect();
+    let mut seen: SeenRuns = stored.iter().map(|e| e.key().run).collect();
     // Runs recorded before may have moved into any archive chunk: look in those whose dates
     // can hold an incoming entry (see archive's index).
     let unseen: Vec<Option<&str>> = entries

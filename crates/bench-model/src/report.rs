@@ -368,7 +368,8 @@ impl Report {
                 path: path.to_path_buf(),
             });
         }
-        let (report, _, non_finite) = parse_lenient::<Report>(text, path, REPORT_HINTS)?;
+        let (report, _, non_finite) =
+            parse_lenient::<Report>(text, path, REPORT_HINTS, Integers::Exact)?;
         if report.benchmarks.is_empty() {
             return Err(Error::NoBenchmarks {
                 path: path.to_path_buf(),
@@ -430,6 +431,19 @@ impl Report {
     }
 }
 
+/// Whether [`parse_lenient`] must keep integers beyond 64 bits exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Integers {
+    /// The value keeps every number it holds (a report, a history read whole): big integers are
+    /// rewritten as strings of their digits first, at the price of one more scan of the text.
+    Exact,
+    /// The value skips the numbers that could be big (the stored-entry view reads only timings,
+    /// counts and names; skipped numbers are scanned, never converted, and the text is copied
+    /// through unchanged), so the scan is not needed. A 40-digit hexadecimal commit id has a run
+    /// of 20 decimal digits often enough that the scan would run on nearly every large history.
+    Skipped,
+}
+
 /// What [`parse_lenient`] gives: the value, the strict text when it differs, the non-finite numbers.
 pub(crate) type Lenient<T> = (T, Option<Vec<u8>>, Vec<NonFinite>);
 
@@ -468,6 +482,7 @@ pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
     text: &[u8],
     path: &Path,
     hints: Hints,
+    integers: Integers,
 ) -> Result<Lenient<T>> {
     if let Err(error) = std::str::from_utf8(text) {
         let before = &text[..error.valid_up_to()];
@@ -487,7 +502,7 @@ pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
         });
     }
     // serde_json would silently round a big integer (or refuse it): rewrite first.
-    if json::may_hold_big_integer(text) {
+    if integers == Integers::Exact && json::may_hold_big_integer(text) {
         if let Some((strict, found)) = json::replace_non_finite(text) {
             return match serde_json::from_slice::<T>(&strict) {
                 Ok(value) => Ok((value, Some(strict), found)),
