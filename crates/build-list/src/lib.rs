@@ -9,9 +9,12 @@ use bench_model::ListEntry;
 /// Why no list could be built.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// ROOT does not exist or is not a folder.
+    /// ROOT does not exist.
     #[error("{}: no such folder; pass the folder that holds the suites' data (e.g. results/data)", .0.display())]
     MissingRoot(PathBuf),
+    /// ROOT is a file (or something else that is not a folder).
+    #[error("{}: not a folder; pass the folder that holds the suites' data (e.g. results/data), not a file in it", .0.display())]
+    RootNotFolder(PathBuf),
     /// `--pattern` is not a glob.
     #[error("--pattern {pattern:?}: {message}; write a glob relative to ROOT, such as '*/*.json'")]
     Pattern {
@@ -208,7 +211,10 @@ const LIST_FILE: &str = "list.json";
 /// Lists the files below `root` that match the pattern, sorted by path.
 pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
     if !root.is_dir() {
-        return Err(Error::MissingRoot(root.to_path_buf()));
+        return Err(match root.exists() {
+            true => Error::RootNotFolder(root.to_path_buf()),
+            false => Error::MissingRoot(root.to_path_buf()),
+        });
     }
     let pattern_error = |message: String| Error::Pattern {
         pattern: options.pattern.clone(),
@@ -252,7 +258,8 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
 }
 
 /// GPE reads every file with the browser's `JSON.parse`, which rejects Python's bare `NaN` and
-/// `Infinity` (the original aggregate.py wrote them): the plot then stays blank without a message.
+/// `Infinity` (the original aggregate.py wrote them) and any file cut short: the plot then stays
+/// blank without a message.
 fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
     entries
         .iter()
@@ -260,7 +267,18 @@ fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
         .filter_map(|entry| {
             let path = root.join(&entry.file);
             let text = std::fs::read(&path).ok()?;
-            let (line, found) = bench_model::json::first_non_finite(&text)?;
+            let Some((line, found)) = bench_model::json::first_non_finite(&text) else {
+                // Not even Python's JSON: truncated by a crash, or never JSON.
+                let error = serde_json::from_slice::<serde::de::IgnoredAny>(&text).err()?;
+                return Some(format!(
+                    "{}:{}:{}: not valid JSON ({}): GPE cannot read this file and draws nothing; \
+                     restore it from version control, or move it out of the data folder",
+                    path.display(),
+                    error.line(),
+                    error.column(),
+                    error
+                ));
+            };
             Some(format!(
                 "{}:{line}: {}: {} is not JSON: GPE cannot read this file and draws nothing; \
                  `aggregate REPORT --history {}` rewrites it as strict JSON (non-finite numbers \

@@ -190,6 +190,26 @@ fn a_history_that_is_not_strict_json_is_named_with_the_command_that_fixes_it() {
 }
 
 #[test]
+fn a_history_cut_short_is_named_too() {
+    // A crash of the original script, or a full disk, leaves half a file: GPE draws nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/histories");
+    let text = fs::read(fixtures.join("original-indented.json")).unwrap();
+    fs::create_dir_all(dir.path().join("cut")).unwrap();
+    fs::write(dir.path().join("cut/aggregate.json"), &text[..300]).unwrap();
+    let output = build_list(dir.path(), &["."]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(listed(&output).len(), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("build-list: warning: ./cut/aggregate.json:")
+            && stderr.contains("not valid JSON")
+            && stderr.contains("GPE cannot read this file"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_root_is_an_error_and_no_match_an_empty_list() {
     let dir = tempfile::tempdir().unwrap();
     let output = build_list(dir.path(), &["results/data"]);
@@ -206,6 +226,14 @@ fn a_missing_root_is_an_error_and_no_match_an_empty_list() {
     assert_eq!(output.stdout, b"[]\n");
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("no file below . matches \"*/*.json\"")
+    );
+    fs::write(dir.path().join("list.json"), "[]").unwrap();
+    let output = build_list(dir.path(), &["list.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("build-list: error: list.json: not a folder"),
+        "{stderr}"
     );
 }
 
