@@ -130,7 +130,7 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
     if let Some((new, open)) = failing {
         let _ = writeln!(
             stderr,
-            "aggregate: {new} new regression(s) confirmed, {open} open from earlier runs"
+            "aggregate: {new} new regression(s), {open} open from earlier runs"
         );
         return Ok(ExitCode::from(1));
     }

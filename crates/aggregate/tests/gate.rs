@@ -492,3 +492,39 @@ fn a_history_continued_from_the_original_script_is_judged_at_once() {
         .filter(|j| j.fullname != fullname)
         .all(|j| j.verdict == "insufficient_history"));
 }
+
+#[test]
+fn a_step_without_a_commit_in_its_range_says_so() {
+    // Measured again at the last run's commit and twice as slow: the code did not change.
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path(), 8);
+    report(dir.path(), "again.json", 2.0, 7);
+    let output = aggregate(
+        dir.path(),
+        &[
+            "again.json",
+            "--check",
+            "--no-append",
+            "--report-json",
+            "gate.json",
+            "--commit-url",
+            "https://github.com/o/r/commit/{id}",
+            "--markdown",
+            "gate.md",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    for j in &verdicts(&dir.path().join("gate.json")).benchmarks {
+        assert_eq!(j.verdict, "regression");
+        assert!(
+            j.note
+                .as_deref()
+                .unwrap_or_default()
+                .contains("no commit between the two runs"),
+            "{j:?}"
+        );
+    }
+    let markdown = fs::read_to_string(dir.path().join("gate.md")).unwrap();
+    assert!(!markdown.contains("[compare]"), "{markdown}");
+}

@@ -68,7 +68,8 @@ fn range_markdown(range: &CommitRange, links: &Links) -> String {
         _ => format!("`{}`{}", short(run), day(run)),
     };
     let mut text = format!("{} .. {}", commit(&range.from), commit(&range.to));
-    if let (Some(from), Some(to)) = (range.from.id.as_deref(), range.to.id.as_deref()) {
+    let ends = (range.from.id.as_deref(), range.to.id.as_deref());
+    if let (Some(from), Some(to)) = ends.0.zip(ends.1).filter(|(f, t)| f != t).unzip() {
         if let Some(url) = links.compare(from, to) {
             text.push_str(&format!(" ([compare]({url}))"));
         }

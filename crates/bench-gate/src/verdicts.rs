@@ -210,6 +210,13 @@ pub fn check(
         if verdict == Verdict::InsufficientHistory {
             range = None;
         }
+        if range
+            .as_ref()
+            .is_some_and(|r| r.from.id.is_some() && r.from.id == r.to.id)
+        {
+            let same = "no commit between the two runs: the machine or noise changed, not the code (--confirm N tells noise from a lasting change)";
+            note = Some(note.map_or(same.to_string(), |n| format!("{n}; {same}")));
+        }
         report.open.extend(
             open.into_iter()
                 .map(|(range, change, before)| OpenRegression {

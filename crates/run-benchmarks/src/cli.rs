@@ -295,9 +295,14 @@ pub fn run(
         cli.gate.emit(&gate, "Benchmark gate", stdout, stderr)?;
         let (new, open) = (gate.regressions(), gate.open.len());
         if new + open > 0 {
+            // "Confirmed" only when reruns confirmed them.
+            let how = match config.gate.as_ref().map_or(0, |g| g.confirm) {
+                0 => "found (not confirmed: --confirm N re-runs suspects)".to_string(),
+                n => format!("confirmed by {n} rerun(s)"),
+            };
             let _ = writeln!(
                 stderr,
-                "run-benchmarks: {new} new regression(s) confirmed, {open} open from earlier runs"
+                "run-benchmarks: {new} new regression(s) {how}, {open} open from earlier runs"
             );
         }
         gate_fails = cli.gate.fails(&gate);
