@@ -631,3 +631,26 @@ fn temporaries_of_killed_writers_are_removed_by_the_next_writer() {
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
 }
+
+#[test]
+fn migrating_runs_larger_than_the_bound_says_so() {
+    // Two runs of five benchmarks each under a bound of three entries: each file keeps one whole
+    // run, above the bound, and the user is told.
+    let dir = tempfile::tempdir().unwrap();
+    for run in 0..2 {
+        let path = report(dir.path(), run, 2026);
+        assert!(aggregate(dir.path(), &[path.to_str().unwrap()])
+            .status
+            .success());
+    }
+    let output = aggregate(dir.path(), &["--migrate", "--max-entries", "3"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(
+        text.matches("one run larger than the bound, kept whole")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(all_runs(dir.path()), expected(0..2));
+}
