@@ -60,19 +60,18 @@ pub fn range_text(range: &CommitRange) -> String {
 }
 
 fn range_markdown(range: &CommitRange, links: &Links) -> String {
-    let commit = |run: &RunRef| match (
-        run.id.as_deref(),
-        run.id.as_deref().and_then(|id| links.commit(id)),
-    ) {
-        (Some(_), Some(url)) => format!("[`{}`]({url}){}", short(run), day(run)),
-        _ => format!("`{}`{}", short(run), day(run)),
+    let commit = |run: &RunRef| match run.id.as_deref().and_then(|id| links.commit(id)) {
+        Some(url) => format!("[`{}`]({url}){}", short(run), day(run)),
+        None => format!("`{}`{}", short(run), day(run)),
     };
     let mut text = format!("{} .. {}", commit(&range.from), commit(&range.to));
-    let ends = (range.from.id.as_deref(), range.to.id.as_deref());
-    if let (Some(from), Some(to)) = ends.0.zip(ends.1).filter(|(f, t)| f != t).unzip() {
-        if let Some(url) = links.compare(from, to) {
-            text.push_str(&format!(" ([compare]({url}))"));
-        }
+    // A compare link only where the two ends differ: from a commit to itself it shows nothing.
+    let compare = match (range.from.id.as_deref(), range.to.id.as_deref()) {
+        (Some(from), Some(to)) if from != to => links.compare(from, to),
+        _ => None,
+    };
+    if let Some(url) = compare {
+        text.push_str(&format!(" ([compare]({url}))"));
     }
     text
 }

@@ -55,9 +55,6 @@ pub struct OpenRegression {
     pub change: f64,
     /// The runs on either side of the step.
     pub range: CommitRange,
-    /// The level before it, seconds: getting back within the threshold of it is a recovery.
-    #[serde(skip)]
-    pub before: f64,
 }
 
 impl Judgement {
@@ -181,55 +178,34 @@ pub fn check(
             Verdict::Regression | Verdict::Improvement => window.last().map(|r| step(r)),
             _ => None,
         };
-        let mut note = assessment.note.clone();
         let (mut baseline, mut change) = (assessment.baseline, assessment.change);
         if !matches!(verdict, Verdict::Regression | Verdict::InsufficientHistory) {
-            // Back where the series was before an open regression: recovered, against the slow
-            // level it leaves.
-            let recovered = open
+            // Back where the series was before an open regression: recovered, against the
+            // slowest level it leaves.
+            let left = open
                 .iter()
-                .filter(|o| is_back(assessment.value, o, threshold))
-                .map(|(_, change, before)| before * (1.0 + change))
-                .fold(None, |slowest: Option<f64>, level| {
-                    Some(slowest.map_or(level, |s| s.max(level)))
-                });
-            if let Some(level) = recovered {
-                open.retain(|o| !is_back(assessment.value, o, threshold));
+                .filter(|o| o.is_back(assessment.value, threshold))
+                .map(Open::level)
+                .reduce(f64::max);
+            if let Some(level) = left {
+                open.retain(|o| !o.is_back(assessment.value, threshold));
                 verdict = Verdict::Recovered;
                 baseline = Some(level);
                 change = Some(assessment.value / level - 1.0);
                 range = window.last().map(|r| step(r));
             }
         }
-        if let Some(runs) = past.adopted.get(&key) {
-            let adopted = format!(
-                "{runs} run(s) of the original script (no machine recorded) counted as this machine's"
-            );
-            note = Some(note.map_or(adopted.clone(), |n| format!("{n}; {adopted}")));
-        }
         if verdict == Verdict::InsufficientHistory {
             range = None;
         }
-        if range
-            .as_ref()
-            .is_some_and(|r| r.from.id.is_some() && r.from.id == r.to.id)
-        {
-            let same = "no commit between the two runs: the machine or noise changed, not the code (--confirm N tells noise from a lasting change)";
-            note = Some(note.map_or(same.to_string(), |n| format!("{n}; {same}")));
-        }
-        report.open.extend(
-            open.into_iter()
-                .map(|(range, change, before)| OpenRegression {
-                    fullname: key.0.clone(),
-                    machine: key.1.clone(),
-                    change,
-                    range,
-                    before,
-                }),
-        );
-        report.benchmarks.push(Judgement {
-            fullname: key.0,
-            machine: key.1,
+        report.open.extend(open.into_iter().map(|o| OpenRegression {
+            fullname: key.0.clone(),
+            machine: key.1.clone(),
+            change: o.change,
+            range: o.range,
+        }));
+        let adopted = past.adopted.get(&key);
+        let mut judgement = Judgement {
             verdict,
             baseline,
             value: assessment.value,
@@ -238,20 +214,50 @@ pub fn check(
             noise: assessment.noise,
             baseline_branch: branch,
             history: history.len(),
+            note: assessment.note,
             range,
-            note,
-        });
+            fullname: key.0,
+            machine: key.1,
+        };
+        if let Some(runs) = adopted {
+            judgement.add_note(&format!(
+                "{runs} run(s) of the original script (no machine recorded) counted as this machine's"
+            ));
+        }
+        if judgement
+            .range
+            .as_ref()
+            .is_some_and(|r| r.from.id.is_some() && r.from.id == r.to.id)
+        {
+            judgement.add_note("no commit between the two runs: the machine or noise changed, not the code (--confirm N tells noise from a lasting change)");
+        }
+        report.benchmarks.push(judgement);
     }
     Ok(report)
 }
 
-/// An open regression of one series: its range, its change and the level before it.
-type Open = (CommitRange, f64, f64);
+/// An open regression of one series, as it is tracked while a check runs.
+struct Open {
+    /// The runs on either side of the step.
+    range: CommitRange,
+    /// How much slower the series became, `new / before - 1`.
+    change: f64,
+    /// The level before it, seconds.
+    before: f64,
+}
 
-/// Whether `value` is back from the open regression: within the threshold of the level before
-/// it, and nearer that level than the regressed one (so noise on a small step does not close it).
-fn is_back(value: f64, (_, change, before): &Open, threshold: f64) -> bool {
-    value <= before * (1.0 + threshold) && (value / before).ln() < (1.0 + change).ln() / 2.0
+impl Open {
+    /// The regressed level, seconds.
+    fn level(&self) -> f64 {
+        self.before * (1.0 + self.change)
+    }
+
+    /// Whether `value` is back: within the threshold of the level before the regression, and
+    /// nearer that level than the regressed one (so noise on a small step does not close it).
+    fn is_back(&self, value: f64, threshold: f64) -> bool {
+        value <= self.before * (1.0 + threshold)
+            && (value / self.before).ln() < (1.0 + self.change).ln() / 2.0
+    }
 }
 
 /// The regressions of a series still open before this run.
@@ -284,10 +290,14 @@ fn open_regressions(
                     .unwrap_or(run.value / gate.baseline.unwrap_or(run.value) - 1.0);
                 let before = gate.baseline.unwrap_or(run.value / (1.0 + change));
                 if let Some(range) = &gate.range {
-                    open.push((range.clone(), change, before));
+                    open.push(Open {
+                        range: range.clone(),
+                        change,
+                        before,
+                    });
                 }
             } else {
-                open.retain(|o| !is_back(run.value, o, threshold));
+                open.retain(|o| !o.is_back(run.value, threshold));
             }
         }
         return open;
@@ -304,5 +314,9 @@ fn open_regressions(
         to: to.run.clone(),
     };
     let before = assessment.baseline.unwrap_or(to.value) / (1.0 + shift.change);
-    vec![(range, shift.change, before)]
+    vec![Open {
+        range,
+        change: shift.change,
+        before,
+    }]
 }
