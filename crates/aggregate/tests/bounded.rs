@@ -654,3 +654,39 @@ fn migrating_runs_larger_than_the_bound_says_so() {
     );
     assert_eq!(all_runs(dir.path()), expected(0..2));
 }
+
+#[test]
+fn a_chunk_replaced_under_its_name_is_read_again_not_trusted_from_the_index() {
+    // git (a pull, a checkout, publishing's carry) can replace archive/0001_2026.json with
+    // another clone's chunk of the same name: the index's dates for that name are then stale.
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = (dir.path().join("x"), dir.path().join("y"));
+    fs::create_dir_all(&x).unwrap();
+    fs::create_dir_all(&y).unwrap();
+    let append = |suite: &Path, run: usize| {
+        let path = report(dir.path(), run, 2026);
+        let output = aggregate(suite, &[path.to_str().unwrap(), "--max-entries", "5"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // x: chunk 0001 holds run 0, chunk 0002 run 1, the index knows chunk 0001's dates.
+    for run in [0, 1, 4] {
+        append(&x, run);
+    }
+    assert!(x.join("archive/.index.json").is_file());
+    // y: chunk 0001 holds run 2.
+    for run in [2, 3] {
+        append(&y, run);
+    }
+    fs::copy(
+        y.join("archive/0001_2026.json"),
+        x.join("archive/0001_2026.json"),
+    )
+    .unwrap();
+    let text = append(&x, 2);
+    assert!(text.contains("appended 0 entries"), "{text}");
+}

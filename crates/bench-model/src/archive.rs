@@ -115,21 +115,38 @@ pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
     })
 }
 
-/// What the index knows of one chunk: the range of its entries' dates.
+/// What the index knows of one chunk: the range of its entries' dates, and which file that was
+/// (its size and modification time: git can replace a chunk by another of the same name).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ChunkDates {
     first: Option<String>,
     last: Option<String>,
     undated: bool,
+    /// The chunk's size and modification time (ns) when indexed; absent in older indexes,
+    /// which then count as unknown.
+    #[serde(default)]
+    stamp: Option<(u64, u128)>,
+}
+
+/// A chunk file's size and modification time, which change when anything replaces it.
+fn stamp(chunk: &Path) -> Option<(u64, u128)> {
+    let meta = fs::metadata(chunk).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some((meta.len(), modified.as_nanos()))
 }
 
 impl ChunkDates {
-    fn of(entries: &[StoredEntry]) -> Self {
+    fn of(entries: &[StoredEntry], stamp: Option<(u64, u128)>) -> Self {
         let dates = || entries.iter().filter_map(|e| e.datetime.as_deref());
         ChunkDates {
             first: dates().min().map(str::to_owned),
             last: dates().max().map(str::to_owned),
             undated: entries.iter().any(|e| e.datetime.is_none()),
+            stamp,
         }
     }
 
@@ -165,7 +182,9 @@ pub(crate) fn entries_that_may_match(
     let mut found = Vec::new();
     for (_, chunk) in &chunks {
         let name = file_name(chunk);
-        let known = index.get(&name);
+        let now = stamp(chunk);
+        // Trusted only while it describes this very file.
+        let known = index.get(&name).filter(|k| now.is_some() && k.stamp == now);
         if let Some(known) = known {
             if !dates.iter().any(|d| known.may_hold(*d)) {
                 continue;
@@ -173,7 +192,7 @@ pub(crate) fn entries_that_may_match(
         }
         let entries = read_stored(chunk)?.map(|h| h.entries).unwrap_or_default();
         if known.is_none() {
-            index.insert(name, ChunkDates::of(&entries));
+            index.insert(name, ChunkDates::of(&entries, now));
             changed = true;
         }
         found.extend(entries);
@@ -253,7 +272,7 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     sync_folder(path.parent().unwrap_or(Path::new(".")));
     // Index the new chunk now, while its entries are at hand: later appends need not read it.
     let mut index = read_index(path);
-    index.insert(file_name(&chunk), ChunkDates::of(entries));
+    index.insert(file_name(&chunk), ChunkDates::of(entries, stamp(&chunk)));
     let _ = write_index(path, &index);
     Ok(chunk)
 }
