@@ -470,36 +470,50 @@ impl DataRepo {
             local.push((suite.clone(), suite_entries(&results.history(suite))?));
         }
         git(&self.top, &["reset", "-q", "--hard", theirs])?;
-        let applied = self.apply(&ours, &take_ours, &local, results, append);
-        let carried = match applied {
-            Ok(carried) => carried,
+        // From here on HEAD is the remote's commit: any failure (a git step, a history write, an
+        // index.lock held by another git) puts the local commit and a clean work tree back, so
+        // no local run is left reachable only through the reflog.
+        let carried = self
+            .apply(&ours, &take_ours, &local, results, append)
+            .and_then(|carried| {
+                self.stage()?;
+                let tree = git(&self.path, &["write-tree"])?;
+                let mut args = self.identity();
+                // A merge of both even when the remote held everything: the local commits
+                // stay on the branch.
+                args.extend([
+                    "commit-tree",
+                    tree.trim(),
+                    "-p",
+                    theirs,
+                    "-p",
+                    &ours,
+                    "-m",
+                    message,
+                ]);
+                let merge = git(&self.path, &args)?;
+                git(&self.path, &["update-ref", "HEAD", merge.trim()])?;
+                Ok(carried)
+            });
+        match carried {
+            Ok(carried) => Ok(format!(
+                "{carried} {} carried onto the remote's state",
+                if carried == 1 { "entry" } else { "entries" }
+            )),
             Err(error) => {
-                git(&self.top, &["reset", "-q", "--hard", &ours])?;
-                return Err(error);
+                self.restore(&ours);
+                Err(error)
             }
-        };
-        if !self.stage()? {
-            return Ok("the remote already held them".into());
         }
-        let tree = git(&self.path, &["write-tree"])?;
-        let tree = tree.trim();
-        let mut args = self.identity();
-        args.extend([
-            "commit-tree",
-            tree,
-            "-p",
-            theirs,
-            "-p",
-            &ours,
-            "-m",
-            message,
-        ]);
-        let merge = git(&self.path, &args)?;
-        git(&self.path, &["update-ref", "HEAD", merge.trim()])?;
-        Ok(format!(
-            "{carried} {} carried onto the remote's state",
-            if carried == 1 { "entry" } else { "entries" }
-        ))
+    }
+
+    /// Puts the local commit `ours` back after a failed carry: HEAD, index and work tree, and
+    /// removes what the carry created under our folders (check_ready proved them clean before).
+    fn restore(&self, ours: &str) {
+        let _ = git(&self.top, &["reset", "-q", "--hard", ours]);
+        let mut clean = vec!["clean", "-fdq", "--"];
+        clean.extend_from_slice(&PUBLISHED);
+        let _ = git(&self.path, &clean);
     }
 
     fn apply(
