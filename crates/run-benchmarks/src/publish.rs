@@ -221,11 +221,16 @@ impl DataRepo {
             text.push_str(line);
             text.push('\n');
         }
-        let written = exclude
+        // The file is the user's too: replaced whole, never left half written.
+        exclude
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&exclude, text));
-        written.map_err(|e| self.error("exclude", &format!("{}: {e}", exclude.display())))
+            .map_err(|e| self.error("exclude", &format!("{}: {e}", exclude.display())))?;
+        bench_model::fsio::write_atomic(&exclude, |w| {
+            use std::io::Write;
+            w.write_all(text.as_bytes())
+        })
+        .map_err(|e| self.error("exclude", &e.to_string()))
     }
 
     fn git_path(&self, name: &str) -> Result<PathBuf, GitError> {
