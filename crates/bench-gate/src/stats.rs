@@ -120,8 +120,9 @@ fn pooled_sigma(segments: &[&[f64]]) -> f64 {
     pooled_noise(segments).0
 }
 
-/// [`pooled_sigma`] and the degrees of freedom it was estimated with.
-fn pooled_noise(segments: &[&[f64]]) -> (f64, usize) {
+/// The spike-robust noise of log values around each segment's median (see `pooled_sigma`), and
+/// the degrees of freedom it was estimated with.
+pub fn pooled_noise(segments: &[&[f64]]) -> (f64, usize) {
     let segments: Vec<&[f64]> = segments.iter().copied().filter(|s| !s.is_empty()).collect();
     let residuals: Vec<f64> = segments
         .iter()
@@ -309,7 +310,7 @@ fn level_centre(values: &[f64]) -> f64 {
 }
 
 /// Variance factor of the median of `k` values relative to one value's variance.
-fn median_variance_factor(k: usize) -> f64 {
+pub fn median_variance_factor(k: usize) -> f64 {
     match k {
         0 | 1 => 1.0,
         2 => 0.5,

@@ -15,15 +15,12 @@ use std::io::Write;
 use std::path::Path;
 
 use bench_gate::render::format_seconds;
-use bench_gate::stats::{median, Z};
+use bench_gate::stats::{self, median, Z};
 use bench_gate::GateOptions;
 use bench_model::StoredEntry;
 
 use crate::worktree::{self, Commit, Worktree};
 use crate::{confirm, pytest, select_suites, Config, Reading, Results, Suite};
-
-/// The floor of the noise estimate (relative): identical values are not infinitely sure.
-const MIN_NOISE: f64 = 0.005;
 
 /// What a bisection is asked to do, besides the run's [`Config`].
 #[derive(Debug, Clone)]
@@ -129,25 +126,17 @@ impl Step {
         let logs = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<f64>>();
         let (lf, lt) = (logs(&from), logs(&to));
         let (mf, mt) = (median(&lf), median(&lt));
-        let residuals: Vec<f64> = lf
-            .iter()
-            .map(|x| x - mf)
-            .chain(lt.iter().map(|x| x - mt))
-            .collect();
-        // Each end's median used up one degree of freedom.
-        let dof = residuals.len().saturating_sub(2).max(1) as f64;
-        let noise = (residuals.iter().map(|r| r * r).sum::<f64>() / dof)
-            .sqrt()
-            .max(MIN_NOISE);
-        // The variance of a median of k values is about pi/2 times that of their mean.
+        // The gate's own noise estimate and quantile: the two ends are two levels.
+        let (noise, dof) = stats::pooled_noise(&[&lf, &lt]);
         let standard_error = noise
-            * (std::f64::consts::FRAC_PI_2 * (1.0 / lf.len() as f64 + 1.0 / lt.len() as f64))
+            * (stats::median_variance_factor(lf.len()) + stats::median_variance_factor(lt.len()))
                 .sqrt();
         let distance = (mt - mf).abs();
         Step {
             key,
             change: (mt - mf).exp() - 1.0,
-            stepped: distance >= threshold.ln_1p() && distance > Z * standard_error,
+            stepped: distance >= threshold.ln_1p()
+                && distance > stats::t_quantile(dof) * standard_error,
             from,
             to,
             noise,
