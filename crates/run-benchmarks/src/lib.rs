@@ -241,7 +241,7 @@ pub fn run_suite(
         log: Some(log.clone()),
         leftovers: leftovers.iter().map(ToString::to_string).collect(),
     };
-    let (code, mut loaded, failed) = match reading {
+    let (code, mut loaded, left_out) = match reading {
         Reading::Done(outcome) => {
             run.outcome = outcome;
             return run;
@@ -249,18 +249,9 @@ pub fn run_suite(
         Reading::Valid {
             code,
             loaded,
-            failed,
-        } => (code, loaded, failed),
+            left_out,
+        } => (code, loaded, left_out),
     };
-    // A failed test's benchmark measured something other than what it benchmarks: out of the
-    // gate and the history, unless --keep-failed.
-    let before = loaded.entries.len();
-    if !config.keep_failed {
-        loaded
-            .entries
-            .retain(|e| !failed.contains(&e.benchmark.fullname));
-    }
-    let left_out = before - loaded.entries.len();
     if loaded.entries.is_empty() {
         run.outcome = Outcome::PytestFailed {
             code,
@@ -370,12 +361,12 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks, read into entries; pytest exited with `code`; these tests
-    /// (node ids) failed.
+    /// A report with benchmarks, read into entries; pytest exited with `code`. Benchmarks of
+    /// tests that failed are already left out (unless `--keep-failed`): `left_out` of them.
     Valid {
         code: Option<i32>,
         loaded: Loaded,
-        failed: Vec<String>,
+        left_out: usize,
     },
 }
 
@@ -423,11 +414,21 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
         bound: Default::default(),
     };
     match aggregate::load_reports(&[report.to_path_buf()], &options) {
-        Ok(loaded) => Reading::Valid {
-            code,
-            loaded,
-            failed,
-        },
+        Ok(mut loaded) => {
+            // A failed test's benchmark measured something other than what it benchmarks: out
+            // of the gate, the history, confirmation reruns and bisection, unless --keep-failed.
+            let before = loaded.entries.len();
+            if !config.keep_failed {
+                loaded
+                    .entries
+                    .retain(|e| !failed.contains(&e.benchmark.fullname));
+            }
+            Reading::Valid {
+                code,
+                left_out: before - loaded.entries.len(),
+                loaded,
+            }
+        }
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) if nothing_ran => {
             Reading::Done(Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote an empty report".into(),
