@@ -213,20 +213,13 @@ fn read_index(path: &Path) -> Index {
         .unwrap_or_default()
 }
 
-/// Replaces the index whole (by rename, unsynced: a crash may lose or tear it, and a torn index
-/// is rebuilt, see [`entries_that_may_match`]); false when it could not. It only saves reading:
-/// a missing entry changes no answer, so a failure to add one is not an error.
+/// Replaces the index whole (see [`write_atomic`]); false when it could not. It only saves
+/// reading: a missing entry changes no answer, so a failure to add one is not an error.
 fn write_index(path: &Path, index: &Index) -> bool {
     let Ok(text) = serde_json::to_vec_pretty(index) else {
         return false;
     };
-    let target = index_path(path);
-    let temporary = target.with_file_name(format!(".index.json.tmp.{}", std::process::id()));
-    let written = fs::write(&temporary, text).is_ok() && fs::rename(&temporary, &target).is_ok();
-    if !written {
-        let _ = fs::remove_file(&temporary);
-    }
-    written
+    write_atomic(&index_path(path), |w| w.write_all(&text)).is_ok()
 }
 
 fn file_name(path: &Path) -> String {
@@ -320,15 +313,9 @@ pub(crate) fn unrotate(path: &Path, chunk: &Path) -> Result<()> {
 /// Removes what killed writers left in the archive: temporaries of chunks and of the index.
 /// Only safe under the history's lock.
 pub(crate) fn remove_stale_temporaries(path: &Path) {
-    let Ok(entries) = fs::read_dir(folder(path)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(".tmp.") {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
+    crate::fsio::remove_files_named(&folder(path), |name| {
+        name.starts_with('.') && name.contains(".tmp.")
+    });
 }
 
 /// What [`crate::history::migrate`] did.

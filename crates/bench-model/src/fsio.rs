@@ -36,7 +36,7 @@ impl FileLock {
 /// The file a history path stands for: a symbolic link's target (followed to the end, each
 /// relative to its link's folder), so writers through the link and writers of the target
 /// replace and lock one file; any other path as it is.
-pub fn resolve_links(path: &Path) -> PathBuf {
+pub(crate) fn resolve_links(path: &Path) -> PathBuf {
     let mut path = path.to_path_buf();
     // A bounded walk: a loop of links ends in an error when the file is opened.
     for _ in 0..40 {
@@ -69,7 +69,7 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
 
 /// Fails unless `path` is a regular file (or a link to one), naming what it is instead; a
 /// missing file fails with [`io::ErrorKind::NotFound`].
-pub fn ensure_regular(path: &Path) -> io::Result<()> {
+pub(crate) fn ensure_regular(path: &Path) -> io::Result<()> {
     let kind = fs::metadata(path)?.file_type();
     let what = if kind.is_file() {
         return Ok(());
@@ -112,12 +112,16 @@ fn temporary_prefix(path: &Path) -> String {
 /// Removes temporaries left by writers that were killed; only safe while holding the lock.
 fn remove_stale_temporaries(path: &Path) {
     let prefix = temporary_prefix(path);
-    let dir = parent_dir(path);
+    remove_files_named(parent_dir(path), |name| name.starts_with(&prefix));
+}
+
+/// Removes, as best it can, the files of `dir` whose name `matches` accepts.
+pub(crate) fn remove_files_named(dir: &Path, matches: impl Fn(&str) -> bool) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+        if matches(&entry.file_name().to_string_lossy()) {
             let _ = fs::remove_file(entry.path());
         }
     }

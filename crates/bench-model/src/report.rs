@@ -111,8 +111,6 @@ pub struct Benchmark {
     pub extra: Map<String, Value>,
 }
 
-impl Benchmark {}
-
 /// A benchmark's options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Options {
@@ -447,9 +445,6 @@ pub(crate) enum Integers {
 /// What [`parse_lenient`] gives: the value, the strict text when it differs, the non-finite numbers.
 pub(crate) type Lenient<T> = (T, Option<Vec<u8>>, Vec<NonFinite>);
 
-/// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`: the one
-/// lenient parser behind reports and histories. Returns the value, the strict text when it had to
-/// be made strict (`None`: `text` was strict already) and where the non-finite numbers were.
 /// A time below zero is no measurement: a broken timer or an edited file, never a run to judge.
 fn refuse_negative_times(report: &Report, path: &Path) -> Result<()> {
     for (index, benchmark) in report.benchmarks.iter().enumerate() {
@@ -475,9 +470,11 @@ fn refuse_negative_times(report: &Report, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Parses `text` as `T`, tolerating Python's bare non-finite numbers. Bytes that are not UTF-8
-/// are refused wherever they are, in reports and histories alike, even inside values no reader
-/// looks at: a file we would rewrite must be valid JSON, which is UTF-8.
+/// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`: the one
+/// lenient parser behind reports and histories. Returns the value, the strict text when it had to
+/// be made strict (`None`: `text` was strict already) and where the non-finite numbers were.
+/// Bytes that are not UTF-8 are refused wherever they are, in reports and histories alike, even
+/// inside values no reader looks at: a file we would rewrite must be valid JSON, which is UTF-8.
 pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
     text: &[u8],
     path: &Path,

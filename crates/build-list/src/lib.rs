@@ -266,7 +266,8 @@ fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
         .filter(|entry| entry.file.ends_with(".json"))
         .filter_map(|entry| {
             let path = root.join(&entry.file);
-            let text = std::fs::read(&path).ok()?;
+            // As aggregate reads it: a regular file, a leading BOM dropped.
+            let text = bench_model::fsio::read_regular(&path).ok()?;
             let Some((line, found)) = bench_model::json::first_non_finite(&text) else {
                 // Not even Python's JSON: truncated by a crash, or never JSON.
                 let error = serde_json::from_slice::<serde::de::IgnoredAny>(&text).err()?;
