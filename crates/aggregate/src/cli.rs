@@ -100,17 +100,12 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
             done.chunks.len(),
             done.current
         );
-        // Runs are never split, so a file holding one run larger than the bound stays above it.
-        for file in done.chunks.iter().chain([&cli.history]) {
-            let bytes = std::fs::metadata(file).map_or(0, |m| m.len());
-            let entries = bench_model::history::read_stored(file)?.map_or(0, |h| h.entries.len());
-            if options.bound.exceeded_by(entries, bytes) {
-                let _ = writeln!(
-                    stderr,
-                    "aggregate: warning: {}: {entries} entries, {bytes} bytes: one run larger than the bound, kept whole; raise --max-entries or --max-bytes",
-                    bench_model::shown(file)
-                );
-            }
+        for file in &done.oversized {
+            let _ = writeln!(
+                stderr,
+                "aggregate: warning: {}: one run larger than the bound, kept whole; raise --max-entries or --max-bytes",
+                bench_model::shown(file)
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }

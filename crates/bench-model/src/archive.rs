@@ -270,17 +270,23 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     Ok(chunk)
 }
 
-/// Writes every group but the last as a new chunk and the last as the current file.
+/// Writes every group but the last as a new chunk and the last as the current file; returns
+/// the chunks, and the files a single run keeps above `bound` (runs are never split).
 fn write_groups(
     path: &Path,
     raw: &[&RawValue],
     dated: &[StoredEntry],
     groups: &[std::ops::Range<usize>],
-) -> Result<Vec<PathBuf>> {
-    let write_group = |target: &Path, range: &std::ops::Range<usize>| {
+    bound: &Bound,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut oversized = Vec::new();
+    let mut write_group = |target: &Path, range: &std::ops::Range<usize>| {
         let entries: Vec<&RawValue> = raw[range.clone()].to_vec();
         let text = crate::json::to_pretty_vec(&entries)
             .map_err(|e| Error::write(target, io::Error::other(e)))?;
+        if bound.exceeded_by(entries.len(), text.len() as u64 + 1) {
+            oversized.push(target.to_path_buf());
+        }
         write_atomic(target, |w| {
             w.write_all(&text)?;
             w.write_all(b"\n")
@@ -295,7 +301,7 @@ fn write_groups(
         written.push(chunk);
     }
     write_group(path, current)?;
-    Ok(written)
+    Ok((written, oversized))
 }
 
 /// Undoes [`rotate`] when the new current file could not be written: the chunk goes back.
@@ -327,6 +333,8 @@ pub struct Migration {
     pub current: usize,
     /// Entries in all.
     pub total: usize,
+    /// Files a single run keeps above the bound (runs are never split).
+    pub oversized: Vec<PathBuf>,
 }
 
 /// Finishes what a killed migration left: puts the journal's history back and removes the
@@ -404,6 +412,7 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
             chunks: Vec::new(),
             current: raw.len(),
             total: raw.len(),
+            oversized: Vec::new(),
         });
     }
 
@@ -417,13 +426,13 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
 
-    let written = write_groups(path, &raw, &dated, &groups).and_then(|written| {
+    let written = write_groups(path, &raw, &dated, &groups, bound).and_then(|written| {
         fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
         sync_folder(&archive);
         Ok(written)
     });
     // Exit 2 means nothing changed: on a full disk, put the journal back and remove the chunks.
-    let written = match written {
+    let (written, oversized) = match written {
         Ok(written) => written,
         Err(error) => {
             recover(path)?;
@@ -438,6 +447,7 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
         chunks: written,
         current: current.len(),
         total: raw.len(),
+        oversized,
     })
 }
 
