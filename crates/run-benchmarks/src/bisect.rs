@@ -502,13 +502,39 @@ pub fn run(
         }
     };
     let mut config = config.clone();
-    if bisect.setup.is_none() {
-        let mut path = worktree.path.to_string_lossy().into_owned();
-        if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-            path = format!("{path}:{}", old.to_string_lossy());
-        }
-        config.launch.env.push(("PYTHONPATH".into(), path));
+    // pytest's default import mode puts the folder of the top conftest.py (the working tree's,
+    // in most projects) first on sys.path, so every commit would import the working tree's
+    // code. In importlib mode pytest leaves sys.path alone: the code comes from the worktree
+    // (first on PYTHONPATH, or installed by --setup), and the suites' own folders follow for
+    // helper modules beside the tests. A user's own --import-mode wins.
+    if !config
+        .launch
+        .extra_args
+        .iter()
+        .any(|a| a.starts_with("--import-mode"))
+    {
+        config
+            .launch
+            .extra_args
+            .push("--import-mode=importlib".into());
     }
+    let mut path: Vec<String> = Vec::new();
+    if bisect.setup.is_none() {
+        path.push(worktree.path.to_string_lossy().into_owned());
+    }
+    for unit in &units {
+        let folder = unit.suite.path.to_string_lossy().into_owned();
+        if !path.contains(&folder) {
+            path.push(folder);
+        }
+    }
+    if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        path.push(old.to_string_lossy().into_owned());
+    }
+    config
+        .launch
+        .env
+        .push(("PYTHONPATH".into(), path.join(":")));
     let search = Search {
         config: &config,
         bisect,

@@ -76,6 +76,10 @@ fn project(dir: &Path) -> (PathBuf, Vec<String>) {
         if index == 0 {
             write(&repo.join("benchmarks/speed/test_speed.py"), SUITE);
             write(&repo.join(".gitignore"), "__pycache__/\n");
+            // As most Python projects have: pytest's rootdir, with a conftest.py, is the top;
+            // pytest then puts the working tree first on sys.path, ahead of PYTHONPATH.
+            write(&repo.join("pyproject.toml"), "[tool.pytest.ini_options]\n");
+            write(&repo.join("conftest.py"), "");
         }
         if !file.ends_with(".py") {
             let path = repo.join(file);
@@ -255,7 +259,11 @@ fn bisect_names_the_commit_that_made_the_flagged_benchmark_slow() {
     );
     assert_found(&output, &ids, &repo);
     let text = stdout(&output);
-    assert!(text.contains("[1] test_speed.py::test_parse: "), "{text}");
+    // The rootdir is the project's top (its pyproject.toml), so the node id starts there.
+    assert!(
+        text.contains("[1] benchmarks/speed/test_speed.py::test_parse: "),
+        "{text}"
+    );
     assert!(
         !text.contains("test_join"),
         "only the flagged benchmark runs: {text}"
