@@ -274,17 +274,20 @@ fn open_regressions(
 ) -> Vec<Open> {
     let judged = |r: &&&PastRun| {
         r.gate.as_ref().is_some_and(|g| {
-            matches!(
-                g.verdict.as_str(),
-                "regression" | "improvement" | "recovered"
-            )
+            [
+                Verdict::Regression,
+                Verdict::Improvement,
+                Verdict::Recovered,
+            ]
+            .iter()
+            .any(|v| v.as_str() == g.verdict)
         })
     };
     if runs.iter().any(|r| judged(&r)) {
         let mut open: Vec<Open> = Vec::new();
         for run in runs.iter().filter(|r| judged(r)) {
             let gate = run.gate.as_ref().expect("judged");
-            if gate.verdict == "regression" {
+            if gate.verdict == Verdict::Regression.as_str() {
                 let change = gate
                     .change
                     .unwrap_or(run.value / gate.baseline.unwrap_or(run.value) - 1.0);

@@ -362,7 +362,11 @@ struct Unit {
 /// Whether the gate called `entry` a regression whose step ends at a commit in `range` (its
 /// `gate.range.to.id`, or, without a range, the entry's own commit).
 fn flagged_in(entry: &StoredEntry, range: &HashSet<&str>) -> bool {
-    let Some(gate) = entry.gate.as_ref().filter(|g| g.verdict == "regression") else {
+    let Some(gate) = entry
+        .gate
+        .as_ref()
+        .filter(|g| g.verdict == bench_gate::Verdict::Regression.as_str())
+    else {
         return false;
     };
     let to = gate

@@ -17,7 +17,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 /// code: ranks must never write one file, and a failed rank must be named. Only rank 0's output
 /// is passed through (with ECHO `echo`), so the terminal shows one pytest, not the ranks'
 /// interleaved lines; every rank's output is in its log. Arguments: FOLDER ECHO PYTEST...
-pub const RANK_WRAPPER: &str = r#"#!/bin/sh
+const RANK_WRAPPER: &str = r#"#!/bin/sh
 # Written by run-benchmarks: one MPI rank's pytest, with its own report, log and state files.
 rank=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-${PMIX_RANK:-${SLURM_PROCID:-${MV2_COMM_WORLD_RANK:-0}}}}}
 dir=$1
@@ -130,7 +130,7 @@ fn append_rank_logs(ranks: &Path, procs: u32, log: &Path) {
 /// Reads the reports of ranks `0..procs` from `folder` and, when every rank succeeded, writes
 /// their merge to `report`; otherwise says which ranks failed. A test that failed on a rank fails
 /// that rank's pytest, so a merged report holds no failed test.
-pub(crate) fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Outcome> {
+fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Outcome> {
     let mut failed = Vec::new();
     let mut reports = Vec::new();
     for rank in 0..procs {

@@ -28,7 +28,7 @@ pub struct Launch {
 
 /// The pytest plugin loaded into every run: it records failed tests and the running test, and
 /// under a launcher keeps the ranks in lockstep (its docstring says how).
-pub const PLUGIN: &str = include_str!("plugin.py");
+const PLUGIN: &str = include_str!("plugin.py");
 
 /// The plugin's module name, for `-p`; its file is written into the run's folder.
 const PLUGIN_MODULE: &str = "run_benchmarks_plugin";
