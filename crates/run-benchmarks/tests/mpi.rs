@@ -288,6 +288,57 @@ fn a_hanging_rank_ends_at_the_timeout_with_every_process_gone() {
 }
 
 #[test]
+fn a_rank_that_fails_inside_a_collective_mid_rounds_ends_at_the_limit_with_every_process_gone() {
+    // The hard case of real MPI code: rank 1 raises in the middle of the measured rounds, so
+    // rank 0 sits in an allreduce that will never complete while rank 1 moves on.
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    fs::create_dir(&pids).unwrap();
+    write(
+        &dir.path().join("breaks/test_breaks.py"),
+        &format!(
+            "import os\nfrom mpi4py import MPI\n\nCOMM = MPI.COMM_WORLD\nCALLS = [0]\n\n\
+             def step():\n    CALLS[0] += 1\n    \
+             if COMM.Get_rank() == 1 and CALLS[0] == 50:\n        raise RuntimeError('rank 1 broke')\n    \
+             return COMM.allreduce(CALLS[0])\n\n\
+             def test_work(benchmark):\n    open(os.path.join({:?}, str(os.getpid())), 'w').close()\n    \
+             benchmark(step)\n",
+            pids.to_str().unwrap()
+        ),
+    );
+    let started = Instant::now();
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "2", "--timeout", "10"],
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < Duration::from_secs(60), "{text}");
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("breaks x2: "), "{text}");
+    assert!(
+        text.contains("rank 0 of 2 in test_breaks.py::test_work"),
+        "the rank left waiting is named: {text}"
+    );
+    let ranks: Vec<String> = fs::read_dir(&pids)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ranks.len(), 2, "both ranks started: {ranks:?}");
+    for pid in ranks {
+        assert!(!common::running(&pid), "rank process {pid} survived");
+    }
+    assert!(!dir
+        .path()
+        .join("results/data/breaks/aggregate.json")
+        .exists());
+}
+
+#[test]
 fn without_mpi4py_every_rank_says_what_to_install() {
     let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
         return;
