@@ -61,6 +61,11 @@ pub struct Cli {
     #[arg(long, conflicts_with = "check")]
     pub migrate: bool,
 
+    /// With --check, a report of a confirmation rerun of this run (repeatable): judged with the
+    /// run, never appended, as `run-benchmarks --confirm N` reruns suspects.
+    #[arg(long, value_name = "REPORT", requires = "check")]
+    pub rerun: Vec<PathBuf>,
+
     #[command(flatten)]
     pub gate: GateArgs,
 }
@@ -113,7 +118,9 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
     let mut failing = None;
     if cli.gate.check {
         let gate = cli.gate.options()?;
-        let report = bench_gate::check(&cli.history, &loaded.entries, &gate)?;
+        let reruns = load_reports(&cli.rerun, &options)?;
+        let measured = [loaded.entries.as_slice(), &reruns.entries].concat();
+        let report = bench_gate::check(&cli.history, &measured, &gate)?;
         cli.gate.emit(&report, "Benchmark gate", stdout, stderr)?;
         report.record_in(&mut loaded.entries);
         failing = cli

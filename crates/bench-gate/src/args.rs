@@ -85,6 +85,7 @@ impl GateArgs {
             window: self.window.max(1),
             min_history: self.min_history,
             baseline_branch: self.baseline_branch.clone(),
+            checks_per_run: 1,
         })
     }
 
@@ -122,7 +123,7 @@ impl GateArgs {
             let _ = write!(
                 stdout,
                 "{}",
-                report.annotations(self.fail_on_regression || self.fail_on_open)
+                report.annotations(self.fail_on_regression, self.fail_on_open)
             );
         }
         Ok(())

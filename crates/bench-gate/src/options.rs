@@ -43,6 +43,9 @@ pub struct GateOptions {
     pub min_history: usize,
     /// The branch whose runs form the baseline; by default the run's own, then main, then master.
     pub baseline_branch: Option<String>,
+    /// Checks in one pipeline run (suites times process counts): they share the run's false
+    /// alarm level.
+    pub checks_per_run: usize,
 }
 
 impl Default for GateOptions {
@@ -54,6 +57,7 @@ impl Default for GateOptions {
             window: 20,
             min_history: 5,
             baseline_branch: None,
+            checks_per_run: 1,
         }
     }
 }

@@ -44,20 +44,43 @@ pub struct HistoryEntry {
 }
 
 /// What the regression gate said of an entry's run, kept with the entry so that plots can mark
-/// flagged runs and later checks know which regressions are still open.
+/// flagged runs and the next check continues from the state this run left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRecord {
-    /// `regression`, `improvement`, `recovered`, `unchanged` or `insufficient_history`.
+    /// `regression`, `improvement`, `recovered`, `inconclusive`, `unchanged` or
+    /// `insufficient_history`.
     pub verdict: String,
-    /// The value against the baseline, `value / baseline - 1` (+0.25: 25% slower).
+    /// For a step (regression, improvement, recovered): the new level against the one before,
+    /// `new / before - 1` (+0.25: 25% slower); otherwise this run against the baseline.
     #[serde(default)]
     pub change: Option<f64>,
-    /// The baseline, seconds.
+    /// The baseline, seconds: for a step, the level before it.
     #[serde(default)]
     pub baseline: Option<f64>,
     /// For a step (regression, improvement, recovered): the runs on either side of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<CommitRange>,
+    /// The series' regressions still open after this run (written by every check since the gate
+    /// judged sequences; absent in entries judged before, whose verdicts are replayed instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<Vec<OpenRecord>>,
+    /// When most benchmarks of the run moved together: how much (`+0.25`: 25% slower), taken out
+    /// before judging each one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_wide: Option<f64>,
+}
+
+/// A regression still open after a run: the step that opened it and the levels on either side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenRecord {
+    /// The runs on either side of the step.
+    pub range: CommitRange,
+    /// The level before the step, seconds.
+    pub before: f64,
+    /// The slow level since, seconds.
+    pub level: f64,
+    /// Runs measured on the slow level so far.
+    pub runs: usize,
 }
 
 /// Where a step in a series happened: `from` is the newest run on the level before it, `to` the

@@ -272,7 +272,8 @@ pub fn run_suite(
         };
         let history = results.history(&suite.name);
         match confirm::judge(&history, &loaded.entries, gate, &suite.path, rerun) {
-            Ok(verdicts) => {
+            Ok(mut verdicts) => {
+                verdicts.label_suite(&suite.name);
                 verdicts.record_in(&mut loaded.entries);
                 run.check = Some(verdicts);
             }
@@ -483,6 +484,13 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         .iter()
         .flat_map(|s| counts.iter().map(move |&p| (s, p)))
         .collect();
+    // Every suite at every count is a check of its own; together they share the false-alarm
+    // level of one run.
+    let mut config = config.clone();
+    if let Some(gate) = &mut config.gate {
+        gate.options.checks_per_run = units.len();
+    }
+    let config = &config;
     for (index, (suite, procs)) in units.iter().enumerate() {
         let name = outcome::unit_name(&suite.name, *procs);
         let step = format!("[{}/{}] {name}", index + 1, units.len());
