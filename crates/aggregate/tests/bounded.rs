@@ -268,16 +268,29 @@ fn big_history(path: &Path, runs: usize) {
             entry["stats"].as_object_mut().unwrap().remove("data");
             entry["commit_info"] = template["commit_info"].clone();
             entry["commit_info"]["id"] = Value::String(format!("{run:040x}"));
-            entry["datetime"] = Value::String(format!(
-                "2026-01-01T{:02}:{:02}:{:02}+00:00",
-                run / 3600,
-                run / 60 % 60,
-                run % 60
-            ));
+            entry["datetime"] = Value::String(big_history_datetime(run));
             entries.push(entry);
         }
     }
     fs::write(path, serde_json::to_vec_pretty(&entries).unwrap()).unwrap();
+}
+
+fn big_history_datetime(run: usize) -> String {
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}+00:00",
+        run / 3600,
+        run / 60 % 60,
+        run % 60
+    )
+}
+
+/// The report of run `run` of [`big_history`] (whose entries carry no machine).
+fn big_history_report(path: &Path, run: usize) {
+    let mut report = template();
+    report.as_object_mut().unwrap().remove("machine_info");
+    report["commit_info"]["id"] = Value::String(format!("{run:040x}"));
+    report["datetime"] = Value::String(big_history_datetime(run));
+    fs::write(path, serde_json::to_vec(&report).unwrap()).unwrap();
 }
 
 /// xorshift: reproducible kill moments without a dependency.
@@ -351,6 +364,7 @@ fn a_killed_migration_loses_nothing_and_the_next_run_finishes_it() {
     let mut next = moments(0x9e37_79b9_7f4a_7c15);
     let started = Instant::now();
     fs::copy(&history, dir.path().join("pristine.json")).unwrap();
+    big_history_report(&dir.path().join("run-1234.json"), 1234);
     assert!(
         aggregate(dir.path(), &["--migrate", "--max-entries", "500"])
             .status
@@ -409,6 +423,14 @@ fn a_killed_migration_loses_nothing_and_the_next_run_finishes_it() {
                     .len()
                     <= 500
             ));
+        // What the next run finds: the archive's index (left by the migration, or rebuilt)
+        // leads to run 1234 in its chunk.
+        let output = aggregate(dir.path(), &["run-1234.json", "--max-entries", "500"]);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            text.contains("appended 0 entries, skipped 5"),
+            "attempt {attempt}: {text}"
+        );
     }
     assert!(migrate_time < Duration::from_secs(30));
 }
@@ -744,7 +766,10 @@ fn history_of(dir: &Path, path: &Path, runs: std::ops::Range<usize>, layout: Lay
 fn aggregate_counting_reads(dir: &Path, args: &[&str]) -> (Output, u64) {
     let io = tempfile::NamedTempFile::new().unwrap();
     let output = Command::new("sh")
-        .args(["-c", r#""$0" "$@"; status=$?; cat /proc/$$/io >"$IO"; exit $status"#])
+        .args([
+            "-c",
+            r#""$0" "$@"; status=$?; cat /proc/$$/io >"$IO"; exit $status"#,
+        ])
         .arg(env!("CARGO_BIN_EXE_aggregate"))
         .args(args)
         .env("IO", io.path())
@@ -781,13 +806,16 @@ fn an_append_reads_the_current_file_and_at_most_the_chunk_its_run_is_in() {
         );
         let mut chunks = files(&suite);
         chunks.pop();
-        assert_eq!(chunks.len(), 4, "{layout:?}: 4 chunks of 40 runs, 40 runs left");
+        assert_eq!(
+            chunks.len(),
+            4,
+            "{layout:?}: 4 chunks of 40 runs, 40 runs left"
+        );
         let smallest = chunks.iter().map(|c| size(c)).min().unwrap();
         // Appends bound above the migration's bound: nothing rotates, so each reads what it finds.
         let append = |run: usize| {
             let report = dir.path().join(format!("report-{run}.json"));
-            let known =
-                size(&history) + size(&suite.join("archive/.index.json")) + size(&report);
+            let known = size(&history) + size(&suite.join("archive/.index.json")) + size(&report);
             let (output, read) = aggregate_counting_reads(
                 &suite,
                 &[report.to_str().unwrap(), "--max-entries", "1000"],
@@ -830,14 +858,23 @@ fn an_original_chunk_replaced_under_its_name_is_read_again_not_trusted_from_the_
     let (x, y) = (dir.path().join("x"), dir.path().join("y"));
     for (suite, runs) in [(&x, 0..20), (&y, 100..120)] {
         fs::create_dir_all(suite).unwrap();
-        history_of(dir.path(), &suite.join("aggregate.json"), runs, Layout::Original);
+        history_of(
+            dir.path(),
+            &suite.join("aggregate.json"),
+            runs,
+            Layout::Original,
+        );
         assert!(aggregate(suite, &["--migrate", "--max-entries", "50"])
             .status
             .success());
     }
     // y's first chunk holds runs 100 to 109.
     let chunk = files(&y)[0].file_name().unwrap().to_owned();
-    fs::copy(y.join("archive").join(&chunk), x.join("archive").join(&chunk)).unwrap();
+    fs::copy(
+        y.join("archive").join(&chunk),
+        x.join("archive").join(&chunk),
+    )
+    .unwrap();
     let output = aggregate(&x, &["../report-105.json"]);
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("appended 0 entries, skipped 5"), "{text}");
@@ -850,7 +887,12 @@ fn an_archive_index_of_an_older_build_is_not_trusted_to_know_original_entries() 
     let dir = tempfile::tempdir().unwrap();
     let suite = dir.path().join("suite");
     fs::create_dir(&suite).unwrap();
-    history_of(dir.path(), &suite.join("aggregate.json"), 0..20, Layout::Original);
+    history_of(
+        dir.path(),
+        &suite.join("aggregate.json"),
+        0..20,
+        Layout::Original,
+    );
     assert!(aggregate(&suite, &["--migrate", "--max-entries", "50"])
         .status
         .success());

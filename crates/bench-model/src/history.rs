@@ -234,11 +234,11 @@ impl<'de> Deserialize<'de> for MachineKey {
 /// original script, which have no datetime or machine. The key is a 128-bit hash of those
 /// fields rather than copies of them: appending to a 100,000-entry history keeps one per entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct EntryKey {
+pub(crate) struct EntryKey {
     /// This run: benchmark, commit, timings, datetime and machine.
-    run: u128,
+    pub(crate) run: u128,
     /// The same without datetime and machine, as the original script's entries are keyed.
-    legacy: u128,
+    pub(crate) legacy: u128,
 }
 
 impl EntryKey {
@@ -370,7 +370,7 @@ pub struct StoredStats {
 }
 
 impl StoredEntry {
-    fn key(&self) -> EntryKey {
+    pub(crate) fn key(&self) -> EntryKey {
         let s = &self.stats;
         EntryKey::new(
             &self.fullname,
@@ -523,12 +523,12 @@ pub fn append_bounded(
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
     let mut seen: SeenRuns = stored.iter().map(|e| e.key().run).collect();
-    // Runs recorded before may have moved into any archive chunk: look in those whose dates
-    // can hold an incoming entry (see archive's index).
-    let unseen: Vec<Option<&str>> = entries
+    // Runs recorded before may have moved into any archive chunk: look in those that may hold
+    // an incoming entry's run (see archive's index).
+    let unseen: Vec<(Option<&str>, EntryKey)> = entries
         .iter()
-        .filter(|e| !e.key().found_in(&seen))
-        .map(|e| e.datetime.as_deref())
+        .map(|e| (e.datetime.as_deref(), e.key()))
+        .filter(|(_, key)| !key.found_in(&seen))
         .collect();
     seen.extend(
         archive::entries_that_may_match(path, &unseen)?
