@@ -133,25 +133,45 @@ struct ChunkIndex {
     stamp: Option<(u64, u128)>,
 }
 
-/// The first 64 bits of run keys ([`EntryKey::run`]), sorted, written as one string of 16 hex
-/// digits each: 16 bytes per entry of the original script, read in one pass.
+/// The first 64 bits of run keys ([`EntryKey::run`]), sorted, as 16-digit lower-case hex numbers
+/// one after the other: 16 bytes per entry of the original script, searched as written (numbers
+/// of one width in hex sort as the numbers do), so reading the index decodes nothing.
 ///
 /// Half a key is enough because a match is confirmed by reading the chunk: two runs sharing 64
 /// bits only cost that read (a chance of about n / 2^64 per lookup), never a wrong answer.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct RunPrefixes(Vec<u64>);
+struct RunPrefixes(Vec<u8>);
 
 impl RunPrefixes {
     fn of(runs: impl Iterator<Item = u128>) -> Self {
         let mut prefixes: Vec<u64> = runs.map(|run| (run >> 64) as u64).collect();
         prefixes.sort_unstable();
         prefixes.dedup();
-        RunPrefixes(prefixes)
+        RunPrefixes(prefixes.iter().flat_map(|p| hex(*p)).collect())
+    }
+
+    /// The text if it is what [`RunPrefixes::of`] writes; lookups bisect it, so anything else
+    /// is refused (and the index rebuilt). One pass, which also makes it valid UTF-8.
+    fn parse(text: &[u8]) -> Option<Self> {
+        let (numbers, rest) = text.as_chunks::<16>();
+        let digits = text
+            .iter()
+            .fold(true, |ok, b| ok & matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let sorted = numbers
+            .windows(2)
+            .all(|w| u128::from_be_bytes(w[0]) < u128::from_be_bytes(w[1]));
+        (rest.is_empty() && digits && sorted).then(|| RunPrefixes(text.to_vec()))
     }
 
     fn may_hold(&self, run: u128) -> bool {
-        self.0.binary_search(&((run >> 64) as u64)).is_ok()
+        let (numbers, _) = self.0.as_chunks::<16>();
+        numbers.binary_search(&hex((run >> 64) as u64)).is_ok()
     }
+}
+
+/// `prefix` as 16 lower-case hex digits.
+fn hex(prefix: u64) -> [u8; 16] {
+    std::array::from_fn(|i| b"0123456789abcdef"[(prefix >> (60 - 4 * i)) as usize & 0xf])
 }
 
 impl Serialize for RunPrefixes {
@@ -159,12 +179,8 @@ impl Serialize for RunPrefixes {
         &self,
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        use std::fmt::Write as _;
-        let mut text = String::with_capacity(self.0.len() * 16);
-        for prefix in &self.0 {
-            let _ = write!(text, "{prefix:016x}");
-        }
-        serializer.serialize_str(&text)
+        let text = std::str::from_utf8(&self.0).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(text)
     }
 }
 
@@ -172,46 +188,27 @@ impl<'de> Deserialize<'de> for RunPrefixes {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
-        struct Hex;
-        impl serde::de::Visitor<'_> for Hex {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
             type Value = RunPrefixes;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("sorted 16-digit lower-case hex numbers, one after the other")
+                f.write_str("sorted 16-digit lower-case hex numbers")
+            }
+            fn visit_bytes<E: serde::de::Error>(
+                self,
+                text: &[u8],
+            ) -> std::result::Result<Self::Value, E> {
+                RunPrefixes::parse(text).ok_or_else(|| E::custom("not sorted 16-digit hex numbers"))
             }
             fn visit_str<E: serde::de::Error>(
                 self,
                 text: &str,
             ) -> std::result::Result<Self::Value, E> {
-                let digit = |b: u8| match b {
-                    b'0'..=b'9' => Some(b - b'0'),
-                    b'a'..=b'f' => Some(b - b'a' + 10),
-                    _ => None,
-                };
-                if !text.len().is_multiple_of(16) {
-                    return Err(E::invalid_length(text.len(), &self));
-                }
-                let mut prefixes = Vec::with_capacity(text.len() / 16);
-                for number in text.as_bytes().chunks_exact(16) {
-                    let mut value = 0u64;
-                    for &b in number {
-                        let d = digit(b).ok_or_else(|| {
-                            E::invalid_value(
-                                serde::de::Unexpected::Other("another character"),
-                                &self,
-                            )
-                        })?;
-                        value = value << 4 | u64::from(d);
-                    }
-                    prefixes.push(value);
-                }
-                // Lookups bisect it: anything but what we write is refused, and rebuilt.
-                if !prefixes.windows(2).all(|w| w[0] < w[1]) {
-                    return Err(E::custom("run prefixes out of order"));
-                }
-                Ok(RunPrefixes(prefixes))
+                self.visit_bytes(text.as_bytes())
             }
         }
-        deserializer.deserialize_str(Hex)
+        // As bytes: serde_json then skips its UTF-8 check, which the digits' check subsumes.
+        deserializer.deserialize_bytes(Text)
     }
 }
 

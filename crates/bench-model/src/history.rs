@@ -105,12 +105,16 @@ impl HistoryEntry {
             .collect()
     }
 
+    fn commit(&self) -> Option<&str> {
+        self.commit_info.as_ref().and_then(|c| c.id())
+    }
+
     fn key(&self) -> EntryKey {
         let stats = &self.benchmark.stats;
         let machine = self.machine.as_ref().map(MachineId::series_key);
         EntryKey::new(
             &self.benchmark.fullname,
-            self.commit_info.as_ref().and_then(|c| c.id()),
+            self.commit(),
             (self.datetime.as_deref(), machine.as_deref()),
             [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
         )
@@ -242,20 +246,34 @@ pub(crate) struct EntryKey {
 }
 
 impl EntryKey {
+    /// The fields' bytes go into the hash in an order and encoding of our own, never through
+    /// `std::hash::Hash` (whose bytes may change with Rust): the archive's index stores keys, so
+    /// the same entry must get the same key from every build. Changing this encoding changes
+    /// the index format (see `archive::ChunkIndex`).
     fn new(
         fullname: &str,
         commit: Option<&str>,
         ran: (Option<&str>, Option<&str>),
         timings: [Option<f64>; 4],
     ) -> Self {
-        // A missing or non-finite timing (stored as null) keys alike however it was written.
-        let bits = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(u64::MAX, f64::to_bits);
-        let what = (fullname, commit, timings.map(bits));
-        let legacy = hash128(&what);
+        let mut hash = Fnv128::new();
+        hash.text(Some(fullname));
+        hash.text(commit);
+        for timing in timings {
+            // A missing or non-finite timing (stored as null) keys alike however it was written.
+            let bits = timing
+                .filter(|v| v.is_finite())
+                .map_or(u64::MAX, f64::to_bits);
+            hash.bytes(&bits.to_le_bytes());
+        }
+        // The key without when and where is the start of the one with them: one pass for both.
+        let legacy = hash.0;
         let run = if ran == (None, None) {
             legacy
         } else {
-            hash128(&(what, ran))
+            hash.text(ran.0);
+            hash.text(ran.1);
+            hash.0
         };
         EntryKey { run, legacy }
     }
@@ -267,24 +285,35 @@ impl EntryKey {
     }
 }
 
-/// FNV-1a with 128 bits over the `Hash` bytes of `value`: one cheap pass, and within one history
-/// two distinct runs share a key with a chance of about n^2 / 2^129.
-fn hash128(value: &impl std::hash::Hash) -> u128 {
-    struct Fnv128(u128);
-    impl std::hash::Hasher for Fnv128 {
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 = (self.0 ^ u128::from(*b))
-                    .wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
-            }
-        }
-        fn finish(&self) -> u64 {
-            self.0 as u64
+/// FNV-1a with 128 bits: one cheap pass, and within one history two distinct runs share a key
+/// with a chance of about n^2 / 2^129.
+struct Fnv128(u128);
+
+impl Fnv128 {
+    fn new() -> Self {
+        Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            // Times the FNV prime 2^88 + 0x13b, as a shift and a small product.
+            let x = self.0 ^ u128::from(*b);
+            self.0 = (x << 88).wrapping_add(x.wrapping_mul(0x13b));
         }
     }
-    let mut hasher = Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
-    value.hash(&mut hasher);
-    hasher.0
+
+    /// A tag for absent or present, then the text and a byte no UTF-8 text holds: no two
+    /// sequences of fields give the same bytes.
+    fn text(&mut self, text: Option<&str>) {
+        match text {
+            None => self.bytes(&[0]),
+            Some(text) => {
+                self.bytes(&[1]);
+                self.bytes(text.as_bytes());
+                self.bytes(&[0xff]);
+            }
+        }
+    }
 }
 
 /// Keys that are hashes already: a set of them needs no hashing of its own.
@@ -370,11 +399,15 @@ pub struct StoredStats {
 }
 
 impl StoredEntry {
+    fn commit(&self) -> Option<&str> {
+        self.commit_info.as_ref().and_then(|c| c.id.as_deref())
+    }
+
     pub(crate) fn key(&self) -> EntryKey {
         let s = &self.stats;
         EntryKey::new(
             &self.fullname,
-            self.commit_info.as_ref().and_then(|c| c.id.as_deref()),
+            self.commit(),
             (
                 self.datetime.as_deref(),
                 self.machine.as_ref().map(|m| m.0.as_str()),
@@ -522,7 +555,17 @@ pub fn append_bounded(
         non_finite,
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
-    let mut seen: SeenRuns = stored.iter().map(|e| e.key().run).collect();
+    // A run's key holds its commit: only stored entries of an incoming commit can be one of its
+    // runs, so only theirs are hashed.
+    let commits: HashSet<Option<&str>> = entries.iter().map(HistoryEntry::commit).collect();
+    let runs_of = |stored: &[StoredEntry]| -> Vec<u128> {
+        stored
+            .iter()
+            .filter(|e| commits.contains(&e.commit()))
+            .map(|e| e.key().run)
+            .collect()
+    };
+    let mut seen: SeenRuns = runs_of(&stored).into_iter().collect();
     // Runs recorded before may have moved into any archive chunk: look in those that may hold
     // an incoming entry's run (see archive's index).
     let unseen: Vec<(Option<&str>, EntryKey)> = entries
@@ -530,11 +573,7 @@ pub fn append_bounded(
         .map(|e| (e.datetime.as_deref(), e.key()))
         .filter(|(_, key)| !key.found_in(&seen))
         .collect();
-    seen.extend(
-        archive::entries_that_may_match(path, &unseen)?
-            .iter()
-            .map(|e| e.key().run),
-    );
+    seen.extend(runs_of(&archive::entries_that_may_match(path, &unseen)?));
     let fresh: Vec<&HistoryEntry> = entries
         .iter()
         .filter(|entry| {
