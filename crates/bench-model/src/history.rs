@@ -667,6 +667,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn run_keys_stay_what_the_archive_index_stored() {
+        // FNV-1a's published 128-bit value for "a".
+        let mut hash = Fnv128::new();
+        hash.bytes(b"a");
+        assert_eq!(hash.0, 0xd228cb696f1a8caf78912b704e4a8964);
+        // Keys are stored in indexes: a change of their encoding must be a change of the
+        // index's format (see EntryKey::new), never an accident.
+        let key = |ran| {
+            EntryKey::new(
+                "test_arrays.py::test_sum[1000]",
+                Some("21ea49250223b548ebf115362178122563057860"),
+                ran,
+                [Some(5.2e-6), Some(1.4e-5), None, Some(182.0)],
+            )
+        };
+        let run = key((Some("2026-11-27T07:08:00+00:00"), Some("vm|x86_64|?|2")));
+        let legacy = key((None, None));
+        assert_eq!(
+            format!("{:032x}", run.run),
+            "0a425164e68676f612307e866c49e878"
+        );
+        assert_eq!(
+            format!("{:032x}", run.legacy),
+            "1e019657c0a76df3a44c0941f8bf8934"
+        );
+        assert_eq!((legacy.run, legacy.legacy), (run.legacy, run.legacy));
+    }
+
+    #[test]
     fn appending_keeps_the_old_text_and_its_layout() {
         let new = br#"[
     {"x": 2}
