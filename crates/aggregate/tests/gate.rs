@@ -15,6 +15,7 @@ struct GateReport {
     benchmarks: Vec<Judgement>,
     open: Vec<Open>,
     run_wide: Vec<RunWide>,
+    accepted: Vec<Open>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,7 +115,11 @@ fn slow_report(dir: &Path, name: &str, factor: f64, run: usize) -> PathBuf {
 /// A report whose benchmarks' timings are the template's times `factor(fullname)`.
 fn report_where(dir: &Path, name: &str, run: usize, factor: impl Fn(&str) -> f64) -> PathBuf {
     let mut report = template();
-    report["datetime"] = Value::String(format!("2026-01-01T00:{run:02}:00+00:00"));
+    report["datetime"] = Value::String(format!(
+        "2026-01-01T{:02}:{:02}:00+00:00",
+        run / 60,
+        run % 60
+    ));
     report["commit_info"]["id"] = Value::String(commit(run));
     for benchmark in report["benchmarks"].as_array_mut().unwrap() {
         let factor = factor(benchmark["fullname"].as_str().unwrap());
@@ -451,7 +456,7 @@ fn in_github_actions_regressions_become_annotations_and_a_step_summary() {
 #[test]
 fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
     let dir = tempfile::tempdir().unwrap();
-    history(dir.path(), 20);
+    history(dir.path(), 60);
     let check = |run: usize, factor: f64, extra: &[&str]| -> (Output, GateReport) {
         let name = format!("run-{run}.json");
         slow_report(dir.path(), &name, factor, run);
@@ -464,7 +469,7 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
 
     // Twice as slow, at a commit several after the last benchmarked one: named at once,
     // not yet a regression.
-    let (output, first) = check(20, 2.0, &fail);
+    let (output, first) = check(60, 2.0, &fail);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(first.slowed().all(|j| j.verdict == "inconclusive"));
     assert!(first.others_are("unchanged"), "{first:?}");
@@ -478,17 +483,17 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
         "gate.md",
         "--fail-on-regression",
     ];
-    let (output, found) = check(21, 2.0, &link);
+    let (output, found) = check(61, 2.0, &link);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(found.others_are("unchanged"), "{found:?}");
     for j in found.slowed() {
         assert_eq!(j.verdict, "regression", "{j:?}");
         let range = j.range.as_ref().expect("a regression names its range");
-        assert_eq!(range.from.id.as_deref(), Some(commit(19).as_str()));
-        assert_eq!(range.to.id.as_deref(), Some(commit(20).as_str()));
+        assert_eq!(range.from.id.as_deref(), Some(commit(59).as_str()));
+        assert_eq!(range.to.id.as_deref(), Some(commit(60).as_str()));
         assert_eq!(
             range.to.datetime.as_deref(),
-            Some("2026-01-01T00:20:00+00:00")
+            Some("2026-01-01T01:00:00+00:00")
         );
         let step = j.step.as_ref().unwrap();
         assert_eq!((step.runs, step.measurements), (2, 2), "{j:?}");
@@ -503,8 +508,8 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
     assert!(
         markdown.contains(&format!(
             "[compare](https://github.com/o/r/compare/{}...{})",
-            commit(19),
-            commit(20)
+            commit(59),
+            commit(60)
         )),
         "{markdown}"
     );
@@ -521,13 +526,13 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
         .find(|e| e["fullname"].as_str().unwrap().contains(SLOWED))
         .unwrap();
     assert_eq!(last["gate"]["verdict"], "regression");
-    assert_eq!(last["gate"]["range"]["from"]["id"], commit(19).as_str());
+    assert_eq!(last["gate"]["range"]["from"]["id"], commit(59).as_str());
     assert!((last["gate"]["change"].as_f64().unwrap() - 1.0).abs() < 0.1);
     assert_eq!(last["gate"]["open"].as_array().unwrap().len(), 1);
 
     // Still slow, three nights running: no new regression, one open each, its count of runs
     // growing; only --fail-on-open fails.
-    for (night, run) in [22, 23, 24].into_iter().enumerate() {
+    for (night, run) in [62, 63, 64].into_iter().enumerate() {
         let (output, still) = check(
             run,
             2.0 * (1.0 + 0.01 * night as f64),
@@ -540,13 +545,13 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
         );
         assert_eq!(still.open.len(), 2, "one open regression per benchmark");
         for open in &still.open {
-            assert_eq!(open.range.from.id.as_deref(), Some(commit(19).as_str()));
-            assert_eq!(open.range.to.id.as_deref(), Some(commit(20).as_str()));
+            assert_eq!(open.range.from.id.as_deref(), Some(commit(59).as_str()));
+            assert_eq!(open.range.to.id.as_deref(), Some(commit(60).as_str()));
             assert!((open.change - 1.0).abs() < 0.1, "{open:?}");
             assert_eq!(open.runs, 3 + night, "{open:?}");
         }
     }
-    let (output, _) = check(25, 2.0, &["--fail-on-open", "--no-append"]);
+    let (output, _) = check(65, 2.0, &["--fail-on-open", "--no-append"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("open regressions"),
@@ -555,7 +560,7 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
     );
 
     // Fixed: one fast run is not yet a recovery; the second is, with the range of the fix.
-    let (output, once) = check(26, 1.0, &["--fail-on-open"]);
+    let (output, once) = check(66, 1.0, &["--fail-on-open"]);
     assert_eq!(
         output.status.code(),
         Some(1),
@@ -564,7 +569,7 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
     );
     assert!(once.slowed().all(|j| j.verdict == "inconclusive"));
     assert_eq!(once.open.len(), 2);
-    let (output, fixed) = check(27, 1.0, &["--fail-on-open"]);
+    let (output, fixed) = check(67, 1.0, &["--fail-on-open"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
         fixed.slowed().all(|j| j.verdict == "recovered"),
@@ -573,10 +578,10 @@ fn nightly_runs_report_one_step_once_keep_it_open_and_recover_once() {
     assert!(fixed.open.is_empty());
     for j in fixed.slowed() {
         let range = j.range.as_ref().unwrap();
-        assert_eq!(range.from.id.as_deref(), Some(commit(24).as_str()));
-        assert_eq!(range.to.id.as_deref(), Some(commit(26).as_str()));
+        assert_eq!(range.from.id.as_deref(), Some(commit(64).as_str()));
+        assert_eq!(range.to.id.as_deref(), Some(commit(66).as_str()));
     }
-    let (_, after) = check(28, 1.0, &[]);
+    let (_, after) = check(68, 1.0, &[]);
     assert!(
         after.benchmarks.iter().all(|j| j.verdict == "unchanged"),
         "{after:?}"
@@ -762,4 +767,62 @@ fn a_step_without_a_commit_in_its_range_says_so() {
     }
     let markdown = fs::read_to_string(dir.path().join("gate.md")).unwrap();
     assert!(!markdown.contains("[compare]"), "{markdown}");
+}
+
+#[test]
+fn an_accepted_regression_is_closed_and_the_slow_level_is_the_series_level_from_then_on() {
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path(), 60);
+    let check = |run: usize, factor: f64, extra: &[&str]| -> (Output, GateReport) {
+        let name = format!("run-{run}.json");
+        slow_report(dir.path(), &name, factor, run);
+        let mut args = vec![name.as_str(), "--check", "--report-json", "gate.json"];
+        args.extend(extra);
+        let output = aggregate(dir.path(), &args, &[]);
+        (output, verdicts(&dir.path().join("gate.json")))
+    };
+    check(60, 1.6, &[]);
+    let (_, found) = check(61, 1.6, &[]);
+    assert!(
+        found.slowed().all(|j| j.verdict == "regression"),
+        "{found:?}"
+    );
+    let (output, _) = check(62, 1.6, &["--fail-on-open"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    // The maintainers accept the cost of one of the two: that one is closed at this run ...
+    let (output, accepted) = check(63, 1.6, &["--fail-on-open", "--accept", "*test_sum?1000?"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the other stays open: {}",
+        stderr(&output)
+    );
+    assert_eq!(accepted.accepted.len(), 1, "{accepted:?}");
+    assert_eq!(accepted.open.len(), 1, "{accepted:?}");
+    assert!(
+        stderr(&output).contains("accepted (--accept"),
+        "{}",
+        stderr(&output)
+    );
+    // ... and gone from then on, judged against its slow level.
+    let (output, after) = check(64, 1.6, &["--fail-on-open", "--accept", "*test_sum?10000?"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(after.open.is_empty(), "{after:?}");
+    let (_, later) = check(65, 1.6, &[]);
+    assert!(
+        later.open.is_empty() && later.accepted.is_empty(),
+        "{later:?}"
+    );
+    assert!(
+        later.benchmarks.iter().all(|j| j.verdict == "unchanged"),
+        "{later:?}"
+    );
+    // A pattern that is no glob is refused.
+    let (output, _) = check(66, 1.0, &["--accept", "test_[x"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--accept \"test_[x\""),
+        "{}",
+        stderr(&output)
+    );
 }

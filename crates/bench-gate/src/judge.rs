@@ -33,14 +33,14 @@ const CAP: f64 = 3.0;
 
 /// Splits whose fit is within this many noise variances of the best one are as plausible: the
 /// range of a step spans them (about a 95% confidence set for where it is).
-const SPLIT_SPREAD: f64 = 4.0;
+const SPLIT_SPREAD: f64 = 6.0;
 
 /// A run farther than this many noise sigmas from its level is an excursion: a spike, a visit to
 /// another mode; the pooled noise leaves such runs out by the same bound.
 const SPIKE: f64 = 3.5;
 
 /// The chance that a run with no real change fails, shared by the series judged in it.
-pub const ALPHA: f64 = 0.01;
+pub const ALPHA: f64 = 0.005;
 
 /// At least this many series share [`ALPHA`], so that a check of one benchmark is not lax.
 pub const FAMILY_FLOOR: usize = 10;
@@ -350,9 +350,9 @@ impl Reference {
         } else {
             (self.sigma, self.dof)
         };
-        let cap = SPIKE * sigma;
-        let mut capped: Vec<f64> = distances.iter().map(|d| d.min(cap)).collect();
-        capped.sort_by(|a, b| b.total_cmp(a));
+        // No cap on a measurement's distance: the farthest ones are those taken as excursions.
+        let mut farthest_first = distances.to_vec();
+        farthest_first.sort_by(|a, b| b.total_cmp(a));
         let q = self.excursion_rate(dir);
         let reference_runs = self.runs.len().max(1) as f64;
         (0..=m)
@@ -361,7 +361,7 @@ impl Reference {
                 let noise = if rest == 0.0 {
                     1.0
                 } else {
-                    let needed: f64 = capped[excursions..].iter().sum();
+                    let needed: f64 = farthest_first[excursions..].iter().sum();
                     let spread = sigma * (rest + rest * rest / reference_runs).sqrt();
                     stats::t_tail(needed / spread, dof)
                 };
@@ -453,9 +453,10 @@ pub fn judge(reference: &Reference, new: &[f64], judging: &Judging) -> Assessmen
     let here = stats::median(&ys) - c;
     let dir = if here >= 0.0 { 1.0 } else { -1.0 };
 
-    // The tail: the runs on the new run's side that moved with it, then its measurements.
+    // The tail: the runs on the new run's side that moved with it, then its measurements; only
+    // while this run moved too (a spike the run before is no tail of a normal run).
     let mut past_from = n;
-    if judging.joinable {
+    if judging.joinable && dir * here > KAPPA * limit {
         match reference.unreported {
             Some((start, sign)) if sign == dir => past_from = start,
             Some(_) => {}
@@ -510,7 +511,11 @@ pub fn judge(reference: &Reference, new: &[f64], judging: &Judging) -> Assessmen
     };
     let percent = |log: f64| (log.exp() - 1.0) * 100.0;
     let level = c + dir * moved;
-    if tail.len() >= 2 && moved > limit && reference.evidence(&tail, dir) <= judging.alpha {
+    // The past runs in the tail were picked because they moved: it is one of as many tails as
+    // it has past runs (plus the run alone), and the evidence must hold for each of them
+    // (Bonferroni). A run and its reruns were not picked: they are what was measured.
+    let evidence = reference.evidence(&tail, dir) * (past_runs + 1) as f64;
+    if tail.len() >= 2 && moved > limit && evidence <= judging.alpha {
         let step = Step {
             from: (earliest + split.earliest).checked_sub(1),
             to: (earliest + split.latest < n).then_some(earliest + split.latest),
@@ -627,7 +632,7 @@ mod tests {
 
     #[test]
     fn one_slow_run_is_inconclusive_and_a_second_makes_it_a_regression() {
-        let mut history = series(1.0, 30);
+        let mut history = series(1.0, 60);
         let first = judged(&history, &[1.3]);
         assert_eq!(first.verdict, Verdict::Inconclusive, "{first:?}");
         assert!(first.suspect);
@@ -635,10 +640,10 @@ mod tests {
         let second = judged(&history, &[1.31]);
         assert_eq!(second.verdict, Verdict::Regression, "{second:?}");
         let step = second.step.unwrap();
-        assert_eq!((step.from, step.to), (Some(29), Some(30)), "{step:?}");
+        assert_eq!((step.from, step.to), (Some(59), Some(60)), "{step:?}");
         assert!((step.change - 0.305).abs() < 0.02, "{step:?}");
         // Confirmation reruns are the second measurement too.
-        let rerun = judged(&series(1.0, 30), &[1.3, 1.29, 1.31]);
+        let rerun = judged(&series(1.0, 60), &[1.3, 1.29, 1.31]);
         assert_eq!(rerun.verdict, Verdict::Regression, "{rerun:?}");
         assert_eq!(rerun.step.unwrap().to, None);
     }
@@ -682,11 +687,11 @@ mod tests {
 
     #[test]
     fn after_a_reported_step_the_new_level_is_the_reference() {
-        let mut history = series(1.0, 15);
+        let mut history = series(1.0, 55);
         history.extend(series(1.3, 5));
         let past = Past {
             window: &history,
-            level_from: 15,
+            level_from: 55,
             stored_level: Some(1.3),
             ..Past::default()
         };

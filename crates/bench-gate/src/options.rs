@@ -46,6 +46,9 @@ pub struct GateOptions {
     /// Checks in one pipeline run (suites times process counts): they share the run's false
     /// alarm level.
     pub checks_per_run: usize,
+    /// Benchmarks (fullname globs) whose open regressions this run accepts: closed without a
+    /// recovery, their slow level the series' level from now on.
+    pub accept: Vec<glob::Pattern>,
 }
 
 impl Default for GateOptions {
@@ -58,6 +61,7 @@ impl Default for GateOptions {
             min_history: 5,
             baseline_branch: None,
             checks_per_run: 1,
+            accept: Vec::new(),
         }
     }
 }

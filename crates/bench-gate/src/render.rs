@@ -286,6 +286,19 @@ impl CheckReport {
                 );
             }
         }
+        if !self.accepted.is_empty() {
+            let _ = writeln!(out, "\naccepted (--accept; closed without a recovery):");
+            for o in &self.accepted {
+                let _ = writeln!(
+                    out,
+                    "  {}{}  {}  since {}",
+                    suite_prefix(&o.suite),
+                    open_name(o),
+                    format_change(Some(o.change)),
+                    range_text(&o.range)
+                );
+            }
+        }
         if !self.open.is_empty() {
             let _ = writeln!(out, "\nopen regressions (found earlier, not recovered):");
             for o in &self.open {

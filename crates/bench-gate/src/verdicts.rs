@@ -130,6 +130,8 @@ pub struct CheckReport {
     pub open: Vec<OpenRegression>,
     /// Runs that moved as a whole (one per history judged, at most).
     pub run_wide: Vec<RunWide>,
+    /// Open regressions this run accepted (`--accept`): closed without a recovery.
+    pub accepted: Vec<OpenRegression>,
     /// Series judged with a history: how many share the run's false-alarm level.
     #[serde(skip)]
     pub family: usize,
@@ -160,6 +162,7 @@ impl CheckReport {
         self.benchmarks.extend(other.benchmarks);
         self.open.extend(other.open);
         self.run_wide.extend(other.run_wide);
+        self.accepted.extend(other.accepted);
         self.family += other.family;
     }
 
@@ -201,6 +204,8 @@ impl CheckReport {
         };
         self.open.retain(|o| !rejudged(o));
         self.open.extend(again.open);
+        self.accepted.retain(|o| !rejudged(o));
+        self.accepted.extend(again.accepted);
     }
 
     /// Keeps each verdict, and the series' state after it, with its run's entries (`gate` of
@@ -341,9 +346,10 @@ fn judge_run(
         ..CheckReport::default()
     };
     for case in &cases {
-        let (judgement, still_open) =
+        let (judgement, still_open, accepted) =
             judge_case(case, alpha, taken_out, run_wide.as_ref(), &past, options);
         report.open.extend(still_open);
+        report.accepted.extend(accepted);
         report.benchmarks.push(judgement);
     }
     Ok(report)
@@ -431,7 +437,7 @@ fn judge_case(
     run_wide: Option<&RunWide>,
     past: &series::Past,
     options: &GateOptions,
-) -> (Judgement, Vec<OpenRegression>) {
+) -> (Judgement, Vec<OpenRegression>, Vec<OpenRegression>) {
     let (fullname, machine) = (case.key.0.clone(), case.key.1.clone());
     let value = stats::median(&case.values);
     let mut judgement = Judgement {
@@ -503,6 +509,20 @@ fn judge_case(
     {
         judgement.add_note("no commit between the two runs: the machine or noise changed, not the code (--confirm N tells noise from a lasting change)");
     }
+    // Accepted regressions leave the state; one opened by this very run is not accepted unseen.
+    let accepting = options.accept.iter().any(|p| p.matches(&case.key.0));
+    let mut accepted = Vec::new();
+    if accepting {
+        let keep = usize::from(opened_now);
+        let cut = open.len() - keep;
+        accepted = open.drain(..cut).collect::<Vec<_>>();
+        if !accepted.is_empty() {
+            judgement.add_note(&format!(
+                "{} open regression(s) accepted (--accept): closed without a recovery",
+                accepted.len()
+            ));
+        }
+    }
     let step_change = judgement.step.map(|s| s.change);
     judgement.record = Some(GateRecord {
         verdict: judgement.verdict.as_str().to_owned(),
@@ -517,19 +537,18 @@ fn judge_case(
     } else {
         &open[..]
     };
-    let still_open = earlier
-        .iter()
-        .map(|o| OpenRegression {
-            fullname: case.key.0.clone(),
-            machine: case.key.1.clone(),
-            procs: case.procs,
-            suite: None,
-            change: o.level / o.before - 1.0,
-            range: o.range.clone(),
-            runs: o.runs,
-        })
-        .collect();
-    (judgement, still_open)
+    let listed = |o: &OpenRecord| OpenRegression {
+        fullname: case.key.0.clone(),
+        machine: case.key.1.clone(),
+        procs: case.procs,
+        suite: None,
+        change: o.level / o.before - 1.0,
+        range: o.range.clone(),
+        runs: o.runs,
+    };
+    let still_open = earlier.iter().map(listed).collect();
+    let accepted = accepted.iter().map(listed).collect();
+    (judgement, still_open, accepted)
 }
 
 /// Fills `judgement` from `assessment` and moves the series' open regressions on; returns
