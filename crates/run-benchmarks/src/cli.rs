@@ -294,15 +294,18 @@ pub fn run(
         let _ = writeln!(stderr);
         cli.gate.emit(&gate, "Benchmark gate", stdout, stderr)?;
         let (new, open) = (gate.regressions(), gate.open.len());
-        if new + open > 0 {
-            // "Confirmed" only when reruns confirmed them.
-            let how = match config.gate.as_ref().map_or(0, |g| g.confirm) {
-                0 => "found (not confirmed: --confirm N re-runs suspects)".to_string(),
-                n => format!("confirmed by {n} rerun(s)"),
+        let suspects = gate.to_confirm().count();
+        if new + open + suspects > 0 {
+            let pending = match (suspects, config.gate.as_ref().map_or(0, |g| g.confirm)) {
+                (0, _) => String::new(),
+                (n, 0) => format!(
+                    "; {n} inconclusive, for the next run or --confirm N (reruns) to decide"
+                ),
+                (n, _) => format!("; {n} inconclusive after the reruns"),
             };
             let _ = writeln!(
                 stderr,
-                "run-benchmarks: {new} new regression(s) {how}, {open} open from earlier runs"
+                "run-benchmarks: {new} new regression(s), {open} open from earlier runs{pending}"
             );
         }
         gate_fails = cli.gate.fails(&gate);
