@@ -106,6 +106,26 @@ impl GateArgs {
         })
     }
 
+    /// Shows a backtest: the table on `stderr`, the Markdown and JSON files when asked.
+    pub fn emit_backtest(
+        &self,
+        found: &crate::Backtest,
+        title: &str,
+        stderr: &mut dyn std::io::Write,
+    ) -> Result<(), GateError> {
+        let _ = write!(stderr, "{}", found.table());
+        let links = Links {
+            commit_url: self.commit_url.clone(),
+        };
+        if let Some(path) = &self.markdown {
+            write_text(path, &found.markdown(title, &links), false)?;
+        }
+        if let Some(path) = &self.report_json {
+            write_text(path, &found.json(), false)?;
+        }
+        Ok(())
+    }
+
     /// Whether `report` fails the run: a new regression with `--fail-on-regression`, any open
     /// one (new or earlier) with `--fail-on-open`.
     pub fn fails(&self, report: &CheckReport) -> bool {

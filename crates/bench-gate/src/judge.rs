@@ -567,9 +567,17 @@ pub fn judge(reference: &Reference, new: &[f64], judging: &Judging) -> Assessmen
         } else {
             "back at the level before the open regression in this run alone: the next run or --confirm N decides".into()
         });
+    } else if dir < 0.0 {
+        // Faster is no suspect: named when it is beyond the threshold, a verdict once it is a step.
+        if single > limit {
+            assessment.note = Some(format!(
+                "{:.1}% faster, not (yet) a step",
+                (1.0 - (-single).exp()) * 100.0
+            ));
+        }
     } else if accumulating && reference.noise_alone(&tail) < NOTEWORTHY {
         assessment.verdict = Verdict::Inconclusive;
-        assessment.suspect = dir > 0.0;
+        assessment.suspect = true;
         assessment.note = Some(format!(
             "{:+.1}% over {} measurement(s), not yet beyond this series' noise",
             percent(dir * moved),
@@ -583,7 +591,7 @@ pub fn judge(reference: &Reference, new: &[f64], judging: &Judging) -> Assessmen
         if (seen as f64) < NOTEWORTHY * runs as f64 && reference.noise_alone(&[single]) < NOTEWORTHY
         {
             assessment.verdict = Verdict::Inconclusive;
-            assessment.suspect = dir > 0.0;
+            assessment.suspect = true;
             assessment.note = Some(if ys.len() > 1 {
                 "not beyond this series' noise on the run and its reruns".to_string()
             } else {

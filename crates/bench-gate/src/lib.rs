@@ -9,10 +9,12 @@
 //! - [`options`] and [`thresholds`]: how to judge.
 //! - [`verdicts`]: what the gate found ([`CheckReport`], [`Judgement`]) and [`check`], which finds it.
 //! - [`render`]: the findings as a terminal table, Markdown, JSON and GitHub annotations.
+//! - [`backtest`]: the gate replayed over a history that already exists.
 //! - [`args`]: the gate's command-line options, shared by both tools.
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod backtest;
 mod error;
 pub mod judge;
 pub mod options;
@@ -24,6 +26,7 @@ pub mod thresholds;
 pub mod verdicts;
 
 pub use args::GateArgs;
+pub use backtest::{backtest, Backtest};
 pub use error::GateError;
 pub use judge::Verdict;
 pub use options::{GateOptions, Statistic};

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use bench_model::{CommitRange, RunRef};
 
+use crate::backtest::Backtest;
 use crate::error::GateError;
 use crate::judge::Verdict;
 use crate::verdicts::{CheckReport, Judgement, OpenRegression, RunWide};
@@ -534,6 +535,141 @@ impl CheckReport {
             );
         }
         out
+    }
+}
+
+impl Backtest {
+    fn share(&self, n: usize) -> String {
+        if self.runs == 0 {
+            return format!("{n}");
+        }
+        format!(
+            "{n} of {} ({:.1}%)",
+            self.runs,
+            100.0 * n as f64 / self.runs as f64
+        )
+    }
+
+    /// What it found, a line per finding, and the sums: for a terminal.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        for run in &self.findings {
+            let steps: Vec<&Judgement> = run
+                .judgements
+                .iter()
+                .filter(|j| j.verdict.is_step())
+                .collect();
+            if steps.is_empty() && run.run_wide.is_none() {
+                continue;
+            }
+            let head = format!(
+                "  run {:>4}  {}{}{}",
+                run.index,
+                short(&run.run),
+                day(&run.run),
+                if run.fails_on_regression {
+                    "  fails --fail-on-regression"
+                } else {
+                    ""
+                }
+            );
+            let _ = writeln!(out, "{head}");
+            if let Some(r) = &run.run_wide {
+                let _ = writeln!(out, "      {}", run_wide_text(r));
+            }
+            let suspects = run.judgements.len() - steps.len();
+            if suspects > 0 {
+                let _ = writeln!(
+                    out,
+                    "      and {suspects} inconclusive (in the JSON report)"
+                );
+            }
+            for j in steps {
+                let _ = writeln!(
+                    out,
+                    "      {:<14} {}  {}{}",
+                    j.verdict.as_str().replace('_', " "),
+                    judgement_name(j),
+                    format_change(j.change),
+                    j.range.as_ref().map_or(String::new(), |r| format!(
+                        "  step between {}: {}",
+                        range_text(r),
+                        step_text(j)
+                    ))
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nbacktest of {} runs ({}):\n  runs failing --fail-on-regression: {}\n  runs failing --fail-on-open: {}\n  new regressions: {}, recoveries: {}, runs that moved as a whole: {}\n  one-run excursions (a slowdown named inconclusive, back at the next run): {}",
+            self.runs,
+            self.statistic,
+            self.share(self.failing_on_regression),
+            self.share(self.failing_on_open),
+            self.regressions,
+            self.recoveries,
+            self.run_wide,
+            self.one_run_excursions
+        );
+        if !self.open_at_end.is_empty() {
+            let _ = writeln!(out, "  open after the last run:");
+            for o in &self.open_at_end {
+                let _ = writeln!(
+                    out,
+                    "    {}{}  {}  since {}",
+                    suite_prefix(&o.suite),
+                    open_name(o),
+                    format_change(Some(o.change)),
+                    range_text(&o.range)
+                );
+            }
+        }
+        out
+    }
+
+    /// The same as Markdown.
+    pub fn markdown(&self, title: &str, links: &Links) -> String {
+        let mut out = format!(
+            "### {}: {} runs\n\n| | runs |\n|---|---:|\n| failing `--fail-on-regression` | {} |\n| failing `--fail-on-open` | {} |\n| new regressions | {} |\n| recoveries | {} |\n| runs that moved as a whole | {} |\n| one-run excursions | {} |\n\n",
+            visible(title),
+            self.runs,
+            self.share(self.failing_on_regression),
+            self.share(self.failing_on_open),
+            self.regressions,
+            self.recoveries,
+            self.run_wide,
+            self.one_run_excursions
+        );
+        let steps: Vec<(&crate::backtest::RunFindings, &Judgement)> = self
+            .findings
+            .iter()
+            .flat_map(|r| r.judgements.iter().map(move |j| (r, j)))
+            .filter(|(_, j)| j.verdict.is_step())
+            .collect();
+        if !steps.is_empty() {
+            out.push_str(
+                "| run | benchmark | verdict | change | commits |\n|---:|---|---|---:|---|\n",
+            );
+            for (run, j) in steps {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    run.index,
+                    code_cell(&judgement_name(j)),
+                    j.verdict.as_str(),
+                    format_change(j.step.map(|s| s.change)),
+                    j.range
+                        .as_ref()
+                        .map_or(String::new(), |r| range_markdown(r, links))
+                );
+            }
+        }
+        out
+    }
+
+    /// The backtest as pretty JSON, with a trailing newline.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the backtest serializes") + "\n"
     }
 }
 

@@ -55,6 +55,15 @@ pub fn of_entry(entry: &HistoryEntry) -> SeriesKey {
     series_key(&entry.benchmark.fullname, machine, procs)
 }
 
+/// The series of a stored entry.
+pub fn of_stored(entry: &StoredEntry) -> SeriesKey {
+    series_key(
+        &entry.fullname,
+        entry.machine.as_ref().map(|m| m.0.clone()),
+        entry.procs,
+    )
+}
+
 /// The MPI process count of a new entry, under a launcher.
 pub fn procs_of(entry: &HistoryEntry) -> Option<u64> {
     entry
@@ -68,8 +77,8 @@ pub fn procs_of(entry: &HistoryEntry) -> Option<u64> {
 pub fn value_of(entry: &HistoryEntry, stat: Statistic) -> f64 {
     let stats = &entry.benchmark.stats;
     match stat {
-        Statistic::Min => stats.min.get(),
-        Statistic::Median => stats.median.get(),
+        Statistic::Min => stats.min(),
+        Statistic::Median => stats.median(),
         Statistic::Mean => stats.mean.get(),
     }
 }

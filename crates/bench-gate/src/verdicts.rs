@@ -232,7 +232,9 @@ pub fn check(
     entries: &[HistoryEntry],
     options: &GateOptions,
 ) -> Result<CheckReport, GateError> {
-    judge_run(path, entries, options, None)
+    let measured = Measurement::of_entries(entries, options);
+    let past = series::past_runs(path, &Measurement::keys(&measured), options)?;
+    Ok(judge_run(&past, &measured, options, None))
 }
 
 /// Judges the suspects of `first` again on the run and their reruns (`entries`), with the
@@ -243,7 +245,56 @@ pub fn recheck(
     options: &GateOptions,
     first: &CheckReport,
 ) -> Result<CheckReport, GateError> {
-    judge_run(path, entries, options, Some(first))
+    let measured = Measurement::of_entries(entries, options);
+    let past = series::past_runs(path, &Measurement::keys(&measured), options)?;
+    Ok(judge_run(&past, &measured, options, Some(first)))
+}
+
+/// One measurement of a run: a benchmark's value in one entry (a run's series has more than one
+/// when it was re-run).
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// The series.
+    pub key: SeriesKey,
+    /// The value of the statistic judged, seconds.
+    pub value: f64,
+    /// The branch the run measured.
+    pub branch: Option<String>,
+    /// The run, as ranges name it.
+    pub run: RunRef,
+    /// The MPI process count, under a launcher.
+    pub procs: Option<u64>,
+}
+
+impl Measurement {
+    /// The measurements of new entries.
+    pub fn of_entries(entries: &[HistoryEntry], options: &GateOptions) -> Vec<Measurement> {
+        entries
+            .iter()
+            .map(|entry| Measurement {
+                key: series::of_entry(entry),
+                value: series::value_of(entry, options.stat),
+                branch: entry
+                    .commit_info
+                    .as_ref()
+                    .and_then(CommitInfo::branch)
+                    .map(str::to_owned),
+                run: series::run_of(entry),
+                procs: series::procs_of(entry),
+            })
+            .collect()
+    }
+
+    /// The series measured, in the order they first appear.
+    pub fn keys(measured: &[Measurement]) -> Vec<SeriesKey> {
+        let mut keys: Vec<SeriesKey> = Vec::new();
+        for m in measured {
+            if !keys.contains(&m.key) {
+                keys.push(m.key.clone());
+            }
+        }
+        keys
+    }
 }
 
 /// One series of the run, before it is judged.
@@ -267,37 +318,27 @@ impl Case<'_> {
     }
 }
 
-fn judge_run(
-    path: &Path,
-    entries: &[HistoryEntry],
+/// Judges one run's measurements against `past`, the series' earlier runs.
+pub(crate) fn judge_run(
+    past: &series::Past,
+    measured: &[Measurement],
     options: &GateOptions,
     first: Option<&CheckReport>,
-) -> Result<CheckReport, GateError> {
-    // New values by series, in the order benchmarks first appear.
-    let mut order: Vec<SeriesKey> = Vec::new();
-    type New<'e> = (Vec<f64>, Option<&'e CommitInfo>, RunRef, Option<u64>);
-    let mut new: BTreeMap<SeriesKey, New> = BTreeMap::new();
-    for entry in entries {
-        let key = series::of_entry(entry);
-        let slot = new.entry(key.clone()).or_insert_with(|| {
-            order.push(key);
-            (
-                Vec::new(),
-                entry.commit_info.as_ref(),
-                series::run_of(entry),
-                series::procs_of(entry),
-            )
+) -> CheckReport {
+    let order = Measurement::keys(measured);
+    let new: BTreeMap<&SeriesKey, Vec<&Measurement>> =
+        measured.iter().fold(BTreeMap::new(), |mut by, m| {
+            by.entry(&m.key).or_insert_with(Vec::new).push(m);
+            by
         });
-        slot.0.push(series::value_of(entry, options.stat));
-    }
-    let past = series::past_runs(path, &order, options)?;
-
     let cases: Vec<Case> = order
         .iter()
         .map(|key| {
-            let (values, commit, this_run, procs) = &new[key];
+            let measurements = &new[key];
+            let values: Vec<f64> = measurements.iter().map(|m| m.value).collect();
+            let first_one = measurements[0];
             let runs = past.runs.get(key).map(Vec::as_slice).unwrap_or_default();
-            let own_branch = commit.and_then(|c| c.branch());
+            let own_branch = first_one.branch.as_deref();
             let (branch, on_branch) = series::baseline(runs, own_branch, options);
             let usable: Vec<&PastRun> = on_branch
                 .into_iter()
@@ -308,9 +349,9 @@ fn judge_run(
             let window_start = usable.len().saturating_sub(options.window);
             let mut case = Case {
                 key: key.clone(),
-                procs: *procs,
-                values: values.clone(),
-                this_run: this_run.clone(),
+                procs: first_one.procs,
+                values,
+                this_run: first_one.run.clone(),
                 joinable: own_branch.is_some() && branch.as_deref() == own_branch,
                 branch,
                 usable,
@@ -320,7 +361,7 @@ fn judge_run(
                 reference: None,
             };
             let enough = case.window().len() >= options.min_history.max(1);
-            if enough && values.iter().all(|v| stats::usable(*v)) {
+            if enough && case.values.iter().all(|v| stats::usable(*v)) {
                 case.reference = Some(reference_of(&case));
             }
             case
@@ -347,12 +388,12 @@ fn judge_run(
     };
     for case in &cases {
         let (judgement, still_open, accepted) =
-            judge_case(case, alpha, taken_out, run_wide.as_ref(), &past, options);
+            judge_case(case, alpha, taken_out, run_wide.as_ref(), past, options);
         report.open.extend(still_open);
         report.accepted.extend(accepted);
         report.benchmarks.push(judgement);
     }
-    Ok(report)
+    report
 }
 
 /// The reference level of a case's series.
@@ -477,6 +518,13 @@ fn judge_case(
         }
         Some(reference) => {
             let levels = case.state.open_levels();
+            // Only a benchmark that moved with the run is judged with the run's move taken out:
+            // one that stayed put was not slowed by the runner, nor is it faster for it.
+            let deviation = reference.deviation(case.values[0]);
+            let moved_with_run = taken_out != 0.0
+                && deviation * taken_out.signum()
+                    > ((1.0 + case.threshold).ln() / 2.0).max(reference.sigma());
+            let taken_out = if moved_with_run { taken_out } else { 0.0 };
             let judging = Judging {
                 threshold: case.threshold,
                 alpha,
@@ -486,14 +534,14 @@ fn judge_case(
             };
             let assessment = judge::judge(reference, &case.values, &judging);
             opened_now = apply(case, &assessment, &mut judgement, &mut open);
-            if taken_out != 0.0 {
+            if moved_with_run {
                 let moved = run_wide.map_or(0.0, |r| r.change);
                 judgement.add_note(&format!(
                     "judged with the run-wide {:+.1}% taken out",
                     moved * 100.0
                 ));
-                let d = reference.deviation(case.values[0]);
-                judgement.rerun |= d * taken_out.signum() > (1.0 + case.threshold).ln() / 2.0;
+                // Reruns tell a slow runner from a change that touches everything.
+                judgement.rerun |= taken_out > 0.0;
             }
         }
     }

@@ -21,7 +21,7 @@ use crate::archive::{self, Bound};
 use crate::error::{Error, Hints, Result};
 use crate::fsio::{write_atomic, FileLock};
 use crate::json::{self, NonFinite};
-use crate::report::{parse_lenient, Benchmark, CommitInfo, Integers, Lenient, Report};
+use crate::report::{parse_lenient, Benchmark, CommitInfo, Integers, Lenient, Num, Report};
 
 /// One benchmark of one run, as stored in a history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,7 +139,13 @@ impl HistoryEntry {
             &self.benchmark.fullname,
             self.commit(),
             (self.datetime.as_deref(), machine.as_deref()),
-            [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
+            [
+                stats.min.as_ref(),
+                stats.max.as_ref(),
+                Some(&stats.mean),
+                Some(&stats.rounds),
+            ]
+            .map(|n| n.map(Num::get)),
         )
     }
 }

@@ -114,6 +114,9 @@ pub enum Error {
         /// The suite's folder.
         path: PathBuf,
     },
+    /// The gate could not read a history.
+    #[error(transparent)]
+    Gate(#[from] bench_gate::GateError),
     /// A git step of publishing failed.
     #[error("{0}")]
     Git(#[from] GitError),
@@ -446,6 +449,36 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
             error: other.to_string(),
         }),
     }
+}
+
+/// The gate replayed over every suite's history in the results folder (the selected suites
+/// only, with `--suite`), one suite after another.
+pub fn backtest(
+    config: &Config,
+    options: &bench_gate::GateOptions,
+) -> Result<bench_gate::Backtest, Error> {
+    let results = Results {
+        root: config.results.clone(),
+    };
+    let data = config.results.join("data");
+    let mut names: Vec<String> = std::fs::read_dir(&data)
+        .map_err(|source| Error::Dir {
+            dir: data.clone(),
+            source,
+        })?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("aggregate.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| config.only.is_empty() || config.only.contains(name))
+        .collect();
+    names.sort();
+    let mut all = bench_gate::Backtest::default();
+    for name in names {
+        let mut found = bench_gate::backtest(&results.history(&name), options)?;
+        found.label_suite(&name);
+        all.extend(found);
+    }
+    Ok(all)
 }
 
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.

@@ -583,9 +583,7 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(gate_verdicts(&gate)[0].0, "regression");
     assert!(
-        stderr(&output).contains(
-            "run-benchmarks: 1 new regression(s), 0 open from earlier runs"
-        ),
+        stderr(&output).contains("run-benchmarks: 1 new regression(s), 0 open from earlier runs"),
         "{}",
         stderr(&output)
     );
