@@ -9,7 +9,7 @@
 //! - [`options`] and [`thresholds`]: how to judge.
 //! - [`verdicts`]: what the gate found ([`CheckReport`], [`Judgement`]) and [`check`], which finds it.
 //! - [`render`]: the findings as a terminal table, Markdown, JSON and GitHub annotations.
-//! - [`backtest`]: the gate replayed over a history that already exists.
+//! - [`mod@backtest`]: the gate replayed over a history that already exists.
 //! - [`args`]: the gate's command-line options, shared by both tools.
 #![deny(missing_docs)]
 
