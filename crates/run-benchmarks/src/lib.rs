@@ -4,6 +4,7 @@
 pub mod bisect;
 pub mod cli;
 pub mod confirm;
+mod log;
 pub mod mpi;
 pub mod outcome;
 pub mod plots;
@@ -96,6 +97,16 @@ pub enum Error {
         dir: PathBuf,
         /// The suites found.
         available: String,
+    },
+    /// The results folder (`--results`, or the `--publish` checkout) is not there and cannot be.
+    #[error("{flag} {}: {problem}", bench_model::shown(.path))]
+    ResultsFolder {
+        /// `--results` or `--publish`.
+        flag: &'static str,
+        /// The folder given.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
     },
     /// The run's folder for reports could not be made.
     #[error("cannot create a folder for this run's reports: {0}")]
@@ -447,9 +458,50 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
     }
 }
 
+/// Makes sure the results folder is a folder before any suite runs: `--results` is created when
+/// missing, a `--publish` checkout must be there already.
+fn ensure_results_folder(config: &Config) -> Result<(), Error> {
+    let path = &config.results;
+    let flag = match config.publish {
+        Some(_) => "--publish",
+        None => "--results",
+    };
+    let made = match config.publish {
+        Some(_) => Ok(()),
+        None => std::fs::create_dir_all(path),
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let problem = if let Ok(target) = std::fs::read_link(path) {
+        format!(
+            "a symbolic link to {}, which does not exist; create that folder, or pass another",
+            bench_model::shown(&target)
+        )
+    } else if path.exists() {
+        "not a folder; pass a folder".to_string()
+    } else if config.publish.is_some() {
+        format!(
+            "no such folder; clone the data repository there first (git clone URL {})",
+            bench_model::shown(path)
+        )
+    } else {
+        match made {
+            Err(error) => format!("cannot create it: {error}"),
+            Ok(()) => "no such folder".to_string(),
+        }
+    };
+    Err(Error::ResultsFolder {
+        flag,
+        path: path.clone(),
+        problem,
+    })
+}
+
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
 pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Error> {
     let suites = select_suites(config)?;
+    ensure_results_folder(config)?;
     let results = Results {
         root: config.results.clone(),
     };

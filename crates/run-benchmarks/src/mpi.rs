@@ -120,9 +120,12 @@ fn append_rank_logs(ranks: &Path, procs: u32, log: &Path) {
         return;
     };
     for rank in 0..procs {
-        if let Ok(text) = std::fs::read(rank_file(ranks, rank, ".log")) {
+        let rank_log = rank_file(ranks, rank, ".log");
+        if rank_log.is_file() {
             let _ = writeln!(file, "\n==> rank {rank} of {procs}: pytest's output <==");
-            let _ = file.write_all(&text);
+            if let Ok(copy) = file.try_clone() {
+                let _ = crate::log::append_capped(&rank_log, copy);
+            }
         }
     }
 }

@@ -629,7 +629,11 @@ pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
         .map_err(|e| GitError {
             command: command.into(),
             repo: repo.to_path_buf(),
-            message: format!("cannot run git: {e}; install git"),
+            // Starting a process in a folder that is not there fails as a missing program does.
+            message: match repo.is_dir() {
+                true => format!("cannot run git: {e}; install git"),
+                false => "no such folder".to_string(),
+            },
         })?;
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());

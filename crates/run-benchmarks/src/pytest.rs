@@ -212,7 +212,7 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
         io::Error::new(io::ErrorKind::InvalidInput, "the pytest command is empty")
     })?;
     // Appended to: a suite's confirmation reruns add to its log.
-    let mut log = File::options().create(true).append(true).open(job.log)?;
+    let log = File::options().create(true).append(true).open(job.log)?;
     // The plugin first, then the PYTHONPATH the run asks for (bisection's) or the inherited one.
     let mut python_path = job.plugin.as_os_str().to_owned();
     let existing = match job.env.iter().rev().find(|(k, _)| k == "PYTHONPATH") {
@@ -244,18 +244,20 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
     drop(command);
     let echo = job.echo;
     let copier = std::thread::spawn(move || {
+        let mut log = crate::log::CappedLog::new(log);
         let mut buffer = [0u8; 8192];
         while let Ok(n) = reader.read(&mut buffer) {
             if n == 0 {
                 break;
             }
-            let _ = log.write_all(&buffer[..n]);
+            let _ = log.write(&buffer[..n]);
             if echo {
                 let mut stdout = io::stdout().lock();
                 let _ = stdout.write_all(&buffer[..n]);
                 let _ = stdout.flush();
             }
         }
+        let _ = log.finish();
     });
     Ok((child, copier))
 }

@@ -325,6 +325,87 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn a_results_or_publish_folder_that_is_not_there_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
+    // A link left pointing at a folder since removed (a moved scratch disk).
+    std::os::unix::fs::symlink(
+        dir.path().join("gone/results"),
+        dir.path().join("results-link"),
+    )
+    .unwrap();
+    let output = run_benchmarks(
+        dir.path(),
+        "/no/such/pytest",
+        &["--results", "results-link"],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--results results-link: a symbolic link to ")
+            && text.contains("gone/results, which does not exist")
+            && !text.contains("cannot start"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("running pytest"),
+        "refused before running: {text}"
+    );
+
+    let output = run_benchmarks(dir.path(), "/no/such/pytest", &["--publish", "nowhere"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--publish nowhere: no such folder")
+            && text.contains("git clone")
+            && !text.contains("install git"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_suite_that_prints_without_end_keeps_the_first_and_last_10_mib_in_its_log() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // 30 MiB under -s, as a debugging print left in a loop does.
+    write(
+        &dir.path().join("loud/pytest.ini"),
+        "[pytest]\naddopts = -s\n",
+    );
+    write(
+        &dir.path().join("loud/test_loud.py"),
+        "import sys\n\ndef test_loud(benchmark):\n    print('FIRST LINE')\n    \
+         for _ in range(30 * 1024):\n        sys.stdout.write('x' * 1023 + '\\n')\n    \
+         print('LAST LINE')\n    benchmark(sum, [1])\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let log = fs::read(dir.path().join("results/logs/loud.log")).unwrap();
+    let mib = 1 << 20;
+    assert!(
+        log.len() > 20 * mib && log.len() < 20 * mib + 4096,
+        "{}",
+        log.len()
+    );
+    let log = String::from_utf8_lossy(&log);
+    let first = log.find("FIRST LINE").unwrap();
+    let gap = log.find("bytes of output left out here").unwrap();
+    let last = log.find("LAST LINE").unwrap();
+    assert!(
+        first < 10 * mib && first < gap && gap < last,
+        "{first} {gap} {last}"
+    );
+    assert!(log.contains("first and the last 10 MiB"));
+    // pytest's own summary is at the end, kept.
+    assert!(
+        log.trim_end().ends_with("=") && log.contains("1 passed"),
+        "{}",
+        &log[log.len() - 500..]
+    );
+}
+
+#[test]
 fn a_suite_folder_named_list_json_is_refused_before_any_suite_runs() {
     let dir = tempfile::tempdir().unwrap();
     copy_example_suites(dir.path());
