@@ -72,6 +72,8 @@ pub struct Publish {
     /// How long to keep pushing while other publishers win the race (each rejected push is
     /// followed by a pause, a fetch and a re-application on the remote's state).
     pub deadline: Duration,
+    /// Publish a run in which every suite failed too (by default it commits nothing).
+    pub failed: bool,
 }
 
 /// Why a run could not be done at all (exit 2).
@@ -124,6 +126,14 @@ pub enum Error {
         name: String,
         /// The suite's folder.
         path: PathBuf,
+    },
+    /// The data repository's checkout cannot be published from as it is.
+    #[error("cannot publish from {}: {message}", bench_model::shown(.repo))]
+    NotReady {
+        /// The `--publish` folder.
+        repo: PathBuf,
+        /// Why, and what to do.
+        message: String,
     },
     /// A git step of publishing failed.
     #[error("{0}")]
@@ -458,6 +468,32 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
     }
 }
 
+/// Commits what an earlier run wrote into the checkout and did not commit (it was killed, or
+/// every suite failed), before the checkout is brought up to date with its remote.
+fn commit_leftovers(
+    repo: &DataRepo,
+    leftovers: &[String],
+    progress: &mut dyn Write,
+) -> Result<(), Error> {
+    let files: Vec<String> = leftovers
+        .iter()
+        .map(|f| f.escape_debug().to_string())
+        .collect();
+    let message = format!(
+        "benchmarks an earlier run recorded and did not commit\n\n{}\n",
+        files.join("\n")
+    );
+    repo.commit(&message)?;
+    repo.verify_committed()?;
+    let _ = writeln!(
+        progress,
+        "run-benchmarks: {} held what an earlier run wrote and did not commit (it was interrupted, or every suite failed): {}; committed, and published with this run",
+        bench_model::shown(&repo.path),
+        files.join(", ")
+    );
+    Ok(())
+}
+
 /// Makes sure the results folder is a folder before any suite runs: `--results` is created when
 /// missing, a `--publish` checkout must be there already.
 fn ensure_results_folder(config: &Config) -> Result<(), Error> {
@@ -516,7 +552,18 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
                 );
             })?;
             repo.exclude_own_files()?;
-            repo.check_ready()?;
+            let leftovers = repo.check_ready()?;
+            let ignored = repo.ignored_own_files(&suites);
+            if !ignored.is_empty() {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: warning: the data repository ignores {}; run-benchmarks adds its own files regardless (git add -f)",
+                    ignored.join(", ")
+                );
+            }
+            if !leftovers.is_empty() {
+                commit_leftovers(&repo, &leftovers, progress)?;
+            }
             repo.sync(&results, &config.append, progress)?;
             Some((repo, lock))
         }
@@ -554,7 +601,31 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         let _ = writeln!(progress, "run-benchmarks: warning: {warning}");
     }
 
+    let every_suite_failed = runs.iter().all(|r| !r.outcome.is_success());
     let published = match (&config.publish, &repo) {
+        (Some(publish), Some(_)) if every_suite_failed && !publish.failed => {
+            let recorded: Vec<String> = runs
+                .iter()
+                .filter(|r| r.outcome.recorded() > 0)
+                .map(|r| {
+                    let n = r.outcome.recorded();
+                    let name = outcome::unit_name(&r.suite.name, r.procs);
+                    format!("{name}: {n} benchmark{}", if n == 1 { "" } else { "s" })
+                })
+                .collect();
+            let kept = match recorded.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "; what it recorded ({}) stays in the checkout, and the next --publish run commits it",
+                    recorded.join(", ")
+                ),
+            };
+            let _ = writeln!(
+                progress,
+                "run-benchmarks: every suite failed: nothing committed or pushed (--publish-failed publishes such a run){kept}"
+            );
+            None
+        }
         (Some(publish), Some((repo, _lock))) => Some(publish::publish_results(
             publish,
             repo,

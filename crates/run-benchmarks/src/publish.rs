@@ -125,8 +125,10 @@ impl DataRepo {
     }
 
     /// Refuses a checkout in the middle of a merge, rebase, cherry-pick or revert, or holding
-    /// changes the user has not committed: publishing must never commit, reset or delete them.
-    pub fn check_ready(&self) -> Result<(), GitError> {
+    /// changes of the user's: publishing must never commit, reset or delete them. Returns the
+    /// files of ours an earlier run wrote and did not commit (it was killed, or every suite
+    /// failed), which this run commits.
+    pub fn check_ready(&self) -> Result<Vec<String>, Error> {
         for (marker, what, finish) in [
             ("MERGE_HEAD", "a merge", "git commit, or git merge --abort"),
             (
@@ -151,45 +153,170 @@ impl DataRepo {
             ),
         ] {
             if self.git_path(marker)?.exists() {
-                return Err(self.error(
-                    "status",
-                    &format!("{what} is in progress in this checkout; finish it ({finish}), then run again"),
-                ));
+                return Err(self.not_ready(format!(
+                    "{what} is in progress in this checkout; finish it ({finish}), then run again"
+                )));
             }
         }
-        let status = git(
-            &self.top,
-            &["status", "--porcelain", "-z", "--untracked-files=all"],
-        )?;
-        let mut changed = Vec::new();
+        let (ours, theirs): (Vec<Change>, Vec<Change>) = self
+            .status(&[])?
+            .into_iter()
+            .partition(|c| c.is_addition() && self.is_own(&c.path));
+        let ours: Vec<String> = ours.into_iter().map(|c| c.path).collect();
+        if theirs.is_empty() {
+            return Ok(ours);
+        }
+        let listed: Vec<String> = theirs
+            .iter()
+            .take(10)
+            .map(|c| format!("{} ({})", c.path.escape_debug(), c.describe()))
+            .collect();
+        let more = match theirs.len() {
+            n if n > 10 => format!(" and {} more (git status lists them)", n - 10),
+            _ => String::new(),
+        };
+        let aside: Vec<String> = theirs.iter().map(|c| shell_word(&c.path)).collect();
+        let kept = match ours.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; what an earlier run of run-benchmarks wrote and did not commit ({}) stays as \
+                 it is and is committed by the first run after that",
+                ours.iter()
+                    .map(|p| p.escape_debug().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err(self.not_ready(format!(
+            "it holds uncommitted changes run-benchmarks did not make: {}{more}; publishing never \
+             commits, stashes or discards them: commit them, or set just them aside with \
+             `git -C {} stash push --include-untracked -- {}`, then run again{kept}",
+            listed.join(", "),
+            shell_word(&self.top.to_string_lossy()),
+            aside.join(" ")
+        )))
+    }
+
+    /// Whether `path` (relative to the work tree's top) is a file run-benchmarks writes and
+    /// commits: a history or archive chunk, a list, a shipped plot as shipped, our `.gitignore`.
+    fn is_own(&self, path: &str) -> bool {
+        let Some(relative) = path.strip_prefix(&self.prefix) else {
+            return false;
+        };
+        let holds = |text: &str| {
+            std::fs::read(self.path.join(relative)).is_ok_and(|t| t == text.as_bytes())
+        };
+        match relative {
+            "data/list.json" | "plots/list.json" => true,
+            ".gitignore" => holds(crate::results::GITIGNORE),
+            _ => {
+                if let Some(inside) = relative.strip_prefix("data/") {
+                    history_suite(inside).is_some()
+                } else if let Some(name) = relative.strip_prefix("plots/") {
+                    crate::plots::SHIPPED
+                        .iter()
+                        .any(|(shipped, text)| *shipped == name && holds(text))
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// `git status` of the whole work tree (`extra` arguments added), one [`Change`] a file.
+    fn status(&self, extra: &[&str]) -> Result<Vec<Change>, GitError> {
+        let mut args = vec!["status", "--porcelain", "-z", "--untracked-files=all"];
+        args.extend_from_slice(extra);
+        let status = git(&self.top, &args)?;
+        let mut changes = Vec::new();
         let mut fields = status.split('\0').filter(|f| !f.is_empty());
         while let Some(field) = fields.next() {
             let (code, path) = field.split_at(field.len().min(3));
-            changed.push(path.to_string());
             // A rename's second field is its old name.
             if code.starts_with('R') || code.starts_with('C') {
                 fields.next();
             }
+            changes.push(Change {
+                code: code.trim_end().to_string(),
+                path: path.to_string(),
+            });
         }
-        if changed.is_empty() {
+        Ok(changes)
+    }
+
+    /// Our files below the published paths as `git status` shows them, ignored ones included:
+    /// what a commit has yet to take.
+    fn own_changes(&self) -> Result<Vec<Change>, GitError> {
+        let paths: Vec<String> = PUBLISHED
+            .iter()
+            .map(|p| format!("{}{p}", self.prefix))
+            .collect();
+        let mut args = vec!["--ignored=traditional", "--"];
+        args.extend(paths.iter().map(String::as_str));
+        Ok(self
+            .status(&args)?
+            .into_iter()
+            .filter(|c| self.is_own(&c.path))
+            .collect())
+    }
+
+    /// The files of ours the repository's ignore rules would keep out of a commit, each with the
+    /// rule (`.gitignore:1: *.json`), for a warning: they are added regardless.
+    pub fn ignored_own_files(&self, suites: &[crate::Suite]) -> Vec<String> {
+        let mut paths: Vec<String> = suites
+            .iter()
+            .map(|s| format!("{}data/{}/aggregate.json", self.prefix, s.name))
+            .collect();
+        for own in ["data/list.json", "plots/list.json"] {
+            paths.push(format!("{}{own}", self.prefix));
+        }
+        paths.extend(
+            crate::plots::SHIPPED
+                .iter()
+                .map(|(name, _)| format!("{}plots/{name}", self.prefix)),
+        );
+        let mut args = vec!["check-ignore", "-v", "--"];
+        args.extend(paths.iter().map(String::as_str));
+        // Exit 1: nothing ignored.
+        let said = git(&self.top, &args).unwrap_or_default();
+        said.lines()
+            .filter_map(|line| {
+                let (rule, path) = line.split_once('\t')?;
+                let relative = path.strip_prefix(&self.prefix).unwrap_or(path);
+                let (source, rest) = rule.split_once(':')?;
+                let (number, pattern) = rest.split_once(':')?;
+                Some(format!(
+                    "{} ({source}:{number}: {pattern})",
+                    relative.escape_debug()
+                ))
+            })
+            .collect()
+    }
+
+    /// Fails unless every file of ours is committed as it is in the work tree: what the run says
+    /// it published must be in the commit.
+    pub fn verify_committed(&self) -> Result<(), Error> {
+        let missing = self.own_changes()?;
+        if missing.is_empty() {
             return Ok(());
         }
-        let shown: Vec<String> = changed
-            .iter()
-            .take(5)
-            .map(|p| p.escape_debug().to_string())
-            .collect();
-        let more = match changed.len() {
-            n if n > 5 => format!(" and {} more", n - 5),
-            _ => String::new(),
-        };
-        Err(self.error(
-            "status",
-            &format!(
-                "the checkout has uncommitted changes ({}{more}); publishing never touches files it did not write: commit them, or set them aside with git stash -u, then run again",
-                shown.join(", ")
-            ),
-        ))
+        Err(self.not_ready(format!(
+            "after the commit, files run-benchmarks wrote are still not in it: {}; nothing was \
+             pushed; check the repository's ignore rules and hooks, then run again (the files are \
+             kept and the next run commits them)",
+            missing
+                .iter()
+                .map(|c| format!("{} ({})", c.path.escape_debug(), c.describe()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
+    fn not_ready(&self, message: String) -> Error {
+        Error::NotReady {
+            repo: self.path.clone(),
+            message: redact(&message),
+        }
     }
 
     /// Keeps our locks, temporaries and logs out of `git status` through `.git/info/exclude`,
@@ -353,6 +480,19 @@ impl DataRepo {
         add.extend_from_slice(&present);
         add.extend_from_slice(&NEVER_ADDED);
         git(&self.path, &add)?;
+        // The repository's ignore rules may hide our own files (`*.json`): those are named one
+        // by one and added regardless; locks and temporaries never are.
+        let ignored: Vec<String> = self
+            .own_changes()?
+            .into_iter()
+            .filter(|c| c.code == "!!")
+            .map(|c| c.path)
+            .collect();
+        if !ignored.is_empty() {
+            let mut add = vec!["add", "-f", "--"];
+            add.extend(ignored.iter().map(String::as_str));
+            git(&self.top, &add)?;
+        }
         let staged = git(
             &self.top,
             &[
@@ -582,6 +722,47 @@ impl DataRepo {
     }
 }
 
+/// One file `git status` shows: its code (`M`, `??`, `!!` ...) and path from the work tree's top.
+#[derive(Debug, Clone)]
+struct Change {
+    code: String,
+    path: String,
+}
+
+impl Change {
+    /// A file added or changed, not deleted or renamed: what a run of ours leaves.
+    fn is_addition(&self) -> bool {
+        !self.code.contains(['D', 'R', 'C', 'U'])
+    }
+
+    fn describe(&self) -> &'static str {
+        match self.code.as_str() {
+            "??" => "untracked",
+            "!!" => "ignored",
+            c if c.contains('U') => "unmerged",
+            c if c.contains('D') => "deleted",
+            c if c.contains('R') => "renamed",
+            c if c.contains('A') => "added",
+            _ => "modified",
+        }
+    }
+}
+
+/// `word` as one shell word: bare when it is plain, otherwise in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:@%+=,-".contains(c));
+    match plain {
+        true => word.to_string(),
+        false => format!(
+            "'{}'",
+            bench_model::shown(Path::new(word)).replace('\'', "'\\''")
+        ),
+    }
+}
+
 /// The suite of a path below `data/` when it is a history: `SUITE/aggregate.json` or a chunk
 /// `SUITE/archive/NNNN_*.json`.
 fn history_suite(relative: &str) -> Option<&str> {
@@ -723,6 +904,7 @@ pub(crate) fn publish_results(
 ) -> Result<Published, Error> {
     let message = commit_message(runs);
     let committed = repo.commit(&message)?;
+    repo.verify_committed()?;
     // Even with nothing new, earlier --no-push commits may still need to reach the remote.
     if !publish.push || rev_parse(&repo.path, "HEAD").is_err() {
         return Ok(Published {

@@ -131,7 +131,15 @@ fn the_users_uncommitted_and_untracked_files_are_refused_and_kept() {
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("uncommitted") && text.contains("README.md") && text.contains("NOTES.txt"),
+        text.contains("cannot publish from ")
+            && text.contains("uncommitted changes run-benchmarks did not make: ")
+            && text.contains("README.md (modified), data/NOTES.txt (untracked)")
+            && text.contains("stash push --include-untracked -- README.md data/NOTES.txt`"),
+        "{text}"
+    );
+    // git did not fail, and stashing everything would hide the tool's own entries.
+    assert!(
+        !text.contains("git status failed") && !text.contains("stash -u"),
         "{text}"
     );
     assert_eq!(
@@ -339,4 +347,99 @@ fn publishing_into_a_sub_folder_of_a_checkout() {
     let list: Value =
         serde_json::from_slice(&fs::read(dir.join("a/bench/data/list.json")).unwrap()).unwrap();
     assert_eq!(list[0]["file"], "tiny/aggregate.json");
+}
+
+#[test]
+fn a_gitignore_that_hides_json_does_not_hide_what_is_published() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // A repository set up for something else, ignoring every JSON file.
+    remote_with_readme(dir, &["a"], &[(".gitignore", "*.json\n")]);
+    one_benchmark_suite(dir);
+    for run in 1..=2 {
+        let output = publish(dir, &pytest, "a", &[]);
+        assert_ok(&output);
+        let text = stderr(&output);
+        // Said while our files are not tracked yet; once they are, the rule no longer applies.
+        assert_eq!(
+            text.contains(
+                "ignores data/tiny/aggregate.json (.gitignore:1: *.json), data/list.json"
+            ) && text.contains("adds its own files regardless (git add -f)"),
+            run == 1,
+            "{text}"
+        );
+        assert_eq!(runs_on_remote(dir, "tiny").len(), run, "{text}");
+    }
+    let files = git(
+        &dir.join("remote.git"),
+        &["ls-tree", "-r", "--name-only", "main"],
+    );
+    for file in [
+        "data/tiny/aggregate.json",
+        "data/list.json",
+        "plots/list.json",
+    ] {
+        assert!(files.lines().any(|f| f == file), "{file}: {files}");
+    }
+    assert!(!files.contains(".lock"), "{files}");
+}
+
+/// `dir/suites/broken`: one benchmark passes, the other test fails after its benchmark ran.
+fn broken_suite(dir: &Path) {
+    write(
+        &dir.join("suites/broken/test_broken.py"),
+        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n\n\
+         def test_broken(benchmark):\n    benchmark(sum, range(10))\n    assert False, 'broken'\n",
+    );
+}
+
+#[test]
+fn a_run_in_which_every_suite_failed_commits_nothing_unless_asked() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a"], &[]);
+    broken_suite(dir);
+    let a = dir.join("a");
+    let remote_head = git(&dir.join("remote.git"), &["rev-parse", "main"]);
+    let output = publish(dir, &pytest, "a", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "every suite failed: nothing committed or pushed (--publish-failed publishes"
+        ) && text.contains("broken: 1 benchmark")
+            && text.contains("stays in the checkout"),
+        "{text}"
+    );
+    assert_eq!(
+        git(&dir.join("remote.git"), &["rev-parse", "main"]),
+        remote_head
+    );
+    assert_eq!(git(&a, &["rev-parse", "HEAD"]), remote_head);
+    assert!(
+        git(&a, &["status", "--porcelain"]).contains("data/"),
+        "the recorded benchmark is kept"
+    );
+
+    // Asked to: what the first run kept and this run's benchmark are both published.
+    let output = publish(dir, &pytest, "a", &["--publish-failed"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("held what an earlier run wrote and did not commit")
+            && text.contains("published: committed and pushed"),
+        "{text}"
+    );
+    assert_eq!(runs_on_remote(dir, "broken").len(), 2, "{text}");
+    let message = git(
+        &dir.join("remote.git"),
+        &["log", "-1", "--format=%B", "main"],
+    );
+    assert!(
+        message.contains("broken: pytest exited with 1; 1 benchmark recorded"),
+        "{message}"
+    );
+    assert_eq!(git(&a, &["status", "--porcelain"]), "");
 }
