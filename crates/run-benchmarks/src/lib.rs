@@ -12,6 +12,7 @@ pub mod publish;
 pub mod pytest;
 mod results;
 pub mod suite;
+pub mod watch;
 pub mod worktree;
 
 use std::io::Write;
@@ -349,6 +350,25 @@ pub(crate) fn execute(
     report: &Path,
     log: &Path,
 ) -> (Reading, Duration, Vec<pytest::Leftover>) {
+    // pytest-benchmark makes its storage folder (`.benchmarks/`) in the working directory even
+    // when it saves nothing: one that was not there before and stays empty is removed after.
+    let storage = suite.path.join(".benchmarks");
+    let storage_existed = storage.exists();
+    let done = execute_pytest(config, suite, procs, extra, report, log);
+    if !storage_existed {
+        let _ = std::fs::remove_dir(&storage);
+    }
+    done
+}
+
+fn execute_pytest(
+    config: &Config,
+    suite: &Suite,
+    procs: Option<u32>,
+    extra: &[String],
+    report: &Path,
+    log: &Path,
+) -> (Reading, Duration, Vec<pytest::Leftover>) {
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
     if let Some(procs) = procs {
@@ -552,6 +572,9 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
                 );
             })?;
             repo.exclude_own_files()?;
+            if let Some(recovered) = repo.recover_carry()? {
+                let _ = writeln!(progress, "run-benchmarks: {recovered}");
+            }
             let leftovers = repo.check_ready()?;
             let ignored = repo.ignored_own_files(&suites);
             if !ignored.is_empty() {
@@ -569,8 +592,12 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         }
         None => None,
     };
-    let run_folder = pytest::run_folder().map_err(Error::RunFolder)?;
+    let folder = watch::RunFolder::create(progress).map_err(Error::RunFolder)?;
+    let run_folder = folder.path.clone();
     pytest::write_plugin(&run_folder).map_err(Error::RunFolder)?;
+    if config.publish.is_some() {
+        watch::tell("publish");
+    }
 
     let mut runs = Vec::new();
     // Under a launcher every suite runs once per process count; otherwise once, as it is.
@@ -592,6 +619,10 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
         let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
+        if let n @ 1.. = run.outcome.recorded() {
+            let plural = if n == 1 { "" } else { "s" };
+            watch::tell(&format!("recorded {name}: {n} benchmark{plural}"));
+        }
         for note in &run.notes {
             let _ = writeln!(progress, "{step}: {note}");
         }
@@ -637,8 +668,8 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         )?),
         _ => None,
     };
-    // Keep the reports only while they may still be needed (see Error::PushFailed).
-    let _ = std::fs::remove_dir_all(&run_folder);
+    // The reports go with `folder` unless a rejected push moved them away (Error::PushFailed).
+    drop(folder);
     Ok(RunSummary {
         suites: runs,
         published,

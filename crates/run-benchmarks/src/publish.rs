@@ -60,6 +60,9 @@ const NEVER_ADDED: [&str; 3] = [
 /// What `run-benchmarks` commits, relative to the `--publish` folder.
 const PUBLISHED: [&str; 3] = ["data", "plots", ".gitignore"];
 
+/// Names the local commit while a carry (see `DataRepo::carry_onto`) has moved HEAD away from it.
+const CARRYING: &str = "refs/run-benchmarks/carrying";
+
 /// Git's name for the empty tree: the base of two histories that share no commit.
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
@@ -614,6 +617,9 @@ impl DataRepo {
         for suite in &suites {
             local.push((suite.clone(), suite_entries(&results.history(suite))?));
         }
+        // Should this run be killed before the merge is made, the next run finds the local
+        // commit here and puts it back (see `recover_carry`).
+        git(&self.path, &["update-ref", CARRYING, &ours])?;
         git(&self.top, &["reset", "-q", "--hard", theirs])?;
         // From here on HEAD is the remote's commit: any failure (a git step, a history write, an
         // index.lock held by another git) puts the local commit and a clean work tree back, so
@@ -640,16 +646,39 @@ impl DataRepo {
                 git(&self.path, &["update-ref", "HEAD", merge.trim()])?;
                 Ok(carried)
             });
-        match carried {
-            Ok(carried) => Ok(format!(
+        if carried.is_err() {
+            self.restore(&ours);
+        }
+        let _ = git(&self.path, &["update-ref", "-d", CARRYING]);
+        carried.map(|carried| {
+            format!(
                 "{carried} {} carried onto the remote's state",
                 if carried == 1 { "entry" } else { "entries" }
-            )),
-            Err(error) => {
+            )
+        })
+    }
+
+    /// Puts back the local commit of a carry that was killed half way (HEAD on the remote's
+    /// commit, the local runs partly applied): the next sync or push carries it again. Says
+    /// what it did; nothing when no carry was interrupted.
+    pub fn recover_carry(&self) -> Result<Option<String>, GitError> {
+        let Ok(ours) = rev_parse(&self.path, CARRYING) else {
+            return Ok(None);
+        };
+        let said = match self.contains(&ours) {
+            // Killed after the merge was made: nothing to put back.
+            true => None,
+            false => {
                 self.restore(&ours);
-                Err(error)
+                Some(format!(
+                    "{} held a re-application on the remote's state that was interrupted; put the local commit {} back, to be carried again",
+                    bench_model::shown(&self.path),
+                    &ours[..ours.len().min(12)]
+                ))
             }
-        }
+        };
+        git(&self.path, &["update-ref", "-d", CARRYING])?;
+        Ok(said)
     }
 
     /// Puts the local commit `ours` back after a failed carry: HEAD, index and work tree, and
@@ -905,6 +934,7 @@ pub(crate) fn publish_results(
     let message = commit_message(runs);
     let committed = repo.commit(&message)?;
     repo.verify_committed()?;
+    crate::watch::tell("committed");
     // Even with nothing new, earlier --no-push commits may still need to reach the remote.
     if !publish.push || rev_parse(&repo.path, "HEAD").is_err() {
         return Ok(Published {

@@ -184,11 +184,16 @@ pub fn run(job: &Job) -> Execution {
     );
     let started = Instant::now();
     let (ending, copier) = match spawn(job, &mark) {
-        Ok((child, copier)) => (wait(child, job.timeout), Some(copier)),
+        Ok((child, copier)) => {
+            // Should this run be killed, its watcher ends the group and the marked processes.
+            crate::watch::tell(&format!("group {} {mark}", child.id()));
+            (wait(child, job.timeout), Some(copier))
+        }
         Err(error) => (Ending::NotStarted(error), None),
     };
     let elapsed = started.elapsed();
     let leftovers = end_marked(&mark);
+    crate::watch::tell("ended");
     if let Some(copier) = copier {
         // The output ends when the last holder of the pipe is gone; a process that wiped its
         // environment escapes the mark, so its copy of the pipe must not keep us waiting.
@@ -464,18 +469,6 @@ pub fn command_words(text: &str) -> Vec<String> {
         }
     }
     words
-}
-
-/// A path for a file of this run, outside the source tree.
-pub fn run_folder() -> io::Result<PathBuf> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    let folder =
-        std::env::temp_dir().join(format!("run-benchmarks-{stamp}-{}", std::process::id()));
-    std::fs::create_dir_all(&folder)?;
-    Ok(folder)
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ fn copy_example_suites(to: &Path) {
     }
 }
 
-/// Every file below `dir` but `skip`, with its content.
-fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+/// Every file and folder below `dir` but `skip`, with its content (a folder: none).
+fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {
@@ -37,9 +37,10 @@ fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 continue;
             }
             if path.is_dir() {
+                files.insert(path.clone(), None);
                 stack.push(path);
             } else {
-                files.insert(path.clone(), fs::read(&path).unwrap());
+                files.insert(path.clone(), Some(fs::read(&path).unwrap()));
             }
         }
     }
@@ -115,11 +116,13 @@ fn two_suites_run_twice_keep_every_benchmark_and_leave_the_sources_as_they_were(
         results.join("logs/arrays.log").is_file(),
         "--quiet keeps pytest's output"
     );
+    let after = snapshot(dir.path(), &results);
     assert_eq!(
-        snapshot(dir.path(), &results),
-        before,
-        "the source tree changed"
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "no file or folder left in the source tree (pytest-benchmark's .benchmarks/ either)"
     );
+    assert!(after == before, "the source tree changed");
 }
 
 #[test]
