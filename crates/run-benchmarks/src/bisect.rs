@@ -625,6 +625,7 @@ impl Search<'_> {
             plugin: folder,
             state: &folder.join(format!("{label}-setup")),
             env: &[],
+            stop: None,
         });
         let seen = format!(" (output: {})", log.display());
         let failure = match execution.ending {

@@ -243,7 +243,7 @@ pub fn run_suite(
     procs: Option<u32>,
     run_folder: &Path,
 ) -> SuiteRun {
-    let unit = outcome::unit_name(&suite.name, procs).replace(' ', ".");
+    let unit = outcome::file_stem(&suite.name, procs);
     let report = run_folder.join(format!("{unit}.json"));
     let log = results.log(&unit);
     let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
@@ -263,20 +263,20 @@ pub fn run_suite(
         log: Some(log.clone()),
         leftovers: leftovers.iter().map(ToString::to_string).collect(),
     };
-    let (code, mut loaded, left_out) = match reading {
+    let (exit, mut loaded, left_out) = match reading {
         Reading::Done(outcome) => {
             run.outcome = outcome;
             return run;
         }
         Reading::Valid {
-            code,
+            exit,
             loaded,
             left_out,
-        } => (code, loaded, left_out),
+        } => (exit, loaded, left_out),
     };
     if loaded.entries.is_empty() {
         run.outcome = Outcome::PytestFailed {
-            code,
+            exit,
             benchmarks: 0,
             left_out,
         };
@@ -316,14 +316,14 @@ pub fn run_suite(
     match results.record(&suite.name, &loaded, &config.append) {
         Ok(summary) => {
             run.notes = summary.notes();
-            run.outcome = if code == Some(0) {
+            run.outcome = if exit.is(0) {
                 Outcome::Recorded {
                     benchmarks: summary.benchmarks,
                     appended: summary.outcome.appended,
                 }
             } else {
                 Outcome::PytestFailed {
-                    code,
+                    exit,
                     benchmarks: summary.benchmarks,
                     left_out,
                 }
@@ -375,7 +375,7 @@ fn execute_pytest(
         let (merged, elapsed, leftovers) =
             mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
         let reading = match merged {
-            Ok(()) => read_report(config, report, Some(0), Vec::new()),
+            Ok(()) => read_report(config, report, pytest::Exit::Code(0), Vec::new()),
             Err(outcome) => Reading::Done(outcome),
         };
         return (reading, elapsed, leftovers);
@@ -390,6 +390,7 @@ fn execute_pytest(
         plugin: report.parent().expect("a report in the run folder"),
         state: &state,
         env: &launch.env,
+        stop: None,
     });
     let reading = read_ending(config, report, &state, execution.ending);
     (reading, execution.elapsed, execution.leftovers)
@@ -402,17 +403,17 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks, read into entries; pytest exited with `code`. Benchmarks of
+    /// A report with benchmarks, read into entries; pytest ended as `exit`. Benchmarks of
     /// tests that failed are already left out (unless `--keep-failed`): `left_out` of them.
     Valid {
-        code: Option<i32>,
+        exit: pytest::Exit,
         loaded: Loaded,
         left_out: usize,
     },
 }
 
 fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::Ending) -> Reading {
-    let code = match ending {
+    let exit = match ending {
         pytest::Ending::NotStarted(error) => {
             return Reading::Done(Outcome::NotStarted {
                 command: config.launch.command.join(" "),
@@ -425,24 +426,24 @@ fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::End
                 running: vec![pytest::State::read(state).place()],
             });
         }
-        pytest::Ending::Exited(status) => status.code(),
+        pytest::Ending::Exited(status) => pytest::Exit::of(status),
     };
-    read_report(config, report, code, pytest::State::read(state).failed)
+    read_report(config, report, exit, pytest::State::read(state).failed)
 }
 
-/// Reads the report pytest (exit `code`, these tests `failed`) left at `report`.
-fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<String>) -> Reading {
-    let nothing_ran = code == Some(0) || code == Some(NO_TESTS_COLLECTED);
+/// Reads the report pytest (ended as `exit`, these tests `failed`) left at `report`.
+fn read_report(config: &Config, report: &Path, exit: pytest::Exit, failed: Vec<String>) -> Reading {
+    let nothing_ran = exit.is(0) || exit.is(NO_TESTS_COLLECTED);
     if !report.exists() {
-        return Reading::Done(match code {
-            Some(0) => Outcome::NoBenchmarks {
+        return Reading::Done(match exit {
+            pytest::Exit::Code(0) => Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote no report (benchmarks skipped or disabled?)".into(),
             },
-            Some(NO_TESTS_COLLECTED) => Outcome::NoBenchmarks {
+            pytest::Exit::Code(NO_TESTS_COLLECTED) => Outcome::NoBenchmarks {
                 reason: "pytest collected no tests".into(),
             },
             _ => Outcome::PytestFailed {
-                code,
+                exit,
                 benchmarks: 0,
                 left_out: 0,
             },
@@ -465,7 +466,7 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
                     .retain(|e| !failed.contains(&e.benchmark.fullname));
             }
             Reading::Valid {
-                code,
+                exit,
                 left_out: before - loaded.entries.len(),
                 loaded,
             }
@@ -477,7 +478,7 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
         }
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) => {
             Reading::Done(Outcome::PytestFailed {
-                code,
+                exit,
                 benchmarks: 0,
                 left_out: 0,
             })

@@ -1,17 +1,23 @@
 //! Scaling runs under an MPI launcher: the launch command and rank wrapper, every rank's report,
 //! log and state, their merge into one report, and what is said when ranks fail or hang.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bench_model::Report;
 
 use crate::outcome::Outcome;
-use crate::pytest::{self, Launch, Leftover, State};
+use crate::pytest::{self, Exit, Launch, Leftover, State};
 
 /// The time limit of one suite at one process count when `--timeout` is not given: a collective
 /// left waiting for a rank hangs until killed, and a batch job should not sit until its wall time.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// How long the launcher may keep running after one of its ranks exited with a failure before
+/// it is ended with every rank: long enough for a launcher that ends the job itself (mpirun) to
+/// do so, short enough that one that does not (srun by default) costs seconds, not the limit.
+const AFTER_A_RANK_FAILED: Duration = Duration::from_secs(3);
 
 /// Runs pytest as one MPI rank with its own report, log and plugin state, and records its exit
 /// code: ranks must never write one file, and a failed rank must be named. Only rank 0's output
@@ -74,6 +80,18 @@ pub(crate) fn execute(
     words.push(ranks.to_string_lossy().into_owned());
     words.push(if echo { "echo" } else { "quiet" }.to_string());
     words.extend(launch.pytest_words());
+    // A rank whose pytest exited with a failure leaves the others waiting in a collective (or
+    // in MPI_Finalize) for a rank that is gone: after a moment the launcher is ended with them.
+    let failed_since: Cell<Option<Instant>> = Cell::new(None);
+    let a_rank_failed = || {
+        let failed = (0..procs).any(|rank| rank_exit(&ranks, rank).is_some_and(|e| !e.is(0)));
+        if failed && failed_since.get().is_none() {
+            failed_since.set(Some(Instant::now()));
+        }
+        failed_since
+            .get()
+            .is_some_and(|since| since.elapsed() >= AFTER_A_RANK_FAILED)
+    };
     let execution = pytest::run(&pytest::Job {
         words,
         folder: suite,
@@ -83,6 +101,7 @@ pub(crate) fn execute(
         plugin: run_folder,
         state: &ranks.join("launcher"),
         env: &launch.env,
+        stop: Some(&a_rank_failed),
     });
     append_rank_logs(&ranks, procs, log);
     let merged = match execution.ending {
@@ -130,31 +149,60 @@ fn append_rank_logs(ranks: &Path, procs: u32, log: &Path) {
     }
 }
 
+/// How rank `rank`'s pytest ended, from the exit code its wrapper wrote (none: it never ran,
+/// or the wrapper itself was killed).
+fn rank_exit(folder: &Path, rank: u32) -> Option<Exit> {
+    std::fs::read_to_string(rank_file(folder, rank, ".exit"))
+        .ok()
+        .and_then(|c| c.trim().parse::<i32>().ok())
+        .map(Exit::from_shell)
+}
+
 /// Reads the reports of ranks `0..procs` from `folder` and, when every rank succeeded, writes
 /// their merge to `report`; otherwise says which ranks failed. A test that failed on a rank fails
 /// that rank's pytest, so a merged report holds no failed test.
+///
+/// The rank that failed first (the one that says why it stopped the job, or failed a test, or
+/// exited with a failure, in that order) is named with its cause; ranks the launcher or the time
+/// limit ended because of it (no exit code, or killed by a signal) are said to have been ended
+/// when it failed.
 fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Outcome> {
+    let exits: Vec<Option<Exit>> = (0..procs).map(|rank| rank_exit(folder, rank)).collect();
+    let states: Vec<State> = (0..procs)
+        .map(|rank| State::read(&rank_file(folder, rank, "")))
+        .collect();
+    let first = |found: &dyn Fn(usize) -> bool| (0..procs as usize).find(|&rank| found(rank));
+    let cause = first(&|r| states[r].error.is_some())
+        .or_else(|| first(&|r| !states[r].failed.is_empty()))
+        .or_else(|| first(&|r| exits[r].is_some_and(|e| !e.is(0))));
     let mut failed = Vec::new();
     let mut reports = Vec::new();
     for rank in 0..procs {
-        let code = std::fs::read_to_string(rank_file(folder, rank, ".exit"))
-            .ok()
-            .and_then(|c| c.trim().parse::<i32>().ok());
-        let state = State::read(&rank_file(folder, rank, ""));
-        let exited = code.map_or(String::new(), |c| format!(" (pytest exited with {c})"));
-        match (code, Report::read(&rank_file(folder, rank, ".json"))) {
-            (Some(0), Ok(read)) => reports.push(read.report),
+        let (exit, state) = (exits[rank as usize], &states[rank as usize]);
+        let ended_with_it = cause.is_some_and(|c| c != rank as usize)
+            && state.error.is_none()
+            && state.failed.is_empty()
+            && matches!(exit, None | Some(Exit::Signal(_)));
+        let why = match (exit, Report::read(&rank_file(folder, rank, ".json"))) {
+            (Some(Exit::Code(0)), Ok(read)) => {
+                reports.push(read.report);
+                continue;
+            }
             // The plugin's own words: why it stopped this rank or the whole run.
-            _ if state.error.is_some() => failed.push((rank, state.error.unwrap_or_default())),
+            _ if state.error.is_some() => state.error.clone().unwrap_or_default(),
+            _ if ended_with_it => {
+                format!("was ended when rank {} failed", cause.unwrap_or_default())
+            }
             _ if !state.failed.is_empty() => {
-                failed.push((rank, format!("failed {}{exited}", state.failed.join(", "))))
+                let how = exit.map_or(String::new(), |e| format!(" (pytest {e})"));
+                format!("failed {}{how}", state.failed.join(", "))
             }
-            (None, _) => failed.push((rank, "never ran or was killed (no exit code)".to_string())),
-            (Some(0), Err(error)) => {
-                failed.push((rank, format!("wrote no usable report: {error}")))
-            }
-            (Some(code), _) => failed.push((rank, format!("failed: pytest exited with {code}"))),
-        }
+            (None, _) => "never ran or was killed (no exit code)".to_string(),
+            (Some(Exit::Code(0)), Err(error)) => format!("wrote no usable report: {error}"),
+            (Some(exit @ Exit::Signal(_)), _) => format!("{exit} {}", state.place()),
+            (Some(exit), _) => format!("failed: pytest {exit}"),
+        };
+        failed.push((rank, why));
     }
     if !failed.is_empty() {
         return Err(Outcome::RanksFailed {

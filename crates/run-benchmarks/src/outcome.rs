@@ -28,8 +28,8 @@ pub enum Outcome {
     },
     /// pytest failed; the benchmarks of the tests that passed were recorded.
     PytestFailed {
-        /// pytest's exit code (None: killed by a signal).
-        code: Option<i32>,
+        /// How pytest ended.
+        exit: crate::pytest::Exit,
         /// Benchmarks recorded from its report.
         benchmarks: usize,
         /// Benchmarks of failed tests, left out (see `--keep-failed`).
@@ -120,15 +120,14 @@ impl Outcome {
                 plural(*benchmarks, "benchmark")
             ),
             Outcome::NoBenchmarks { reason } => format!("no benchmark ran: {reason}"),
-            Outcome::PytestFailed { code, benchmarks, left_out } => {
-                let how = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
+            Outcome::PytestFailed { exit, benchmarks, left_out } => {
                 let left_out = match left_out {
                     0 => String::new(),
                     1 => "; 1 benchmark of a failed test left out (--keep-failed records it)".to_string(),
                     n => format!("; {n} benchmarks of failed tests left out (--keep-failed records them)"),
                 };
                 format!(
-                    "pytest {how}; {benchmarks} {} recorded{left_out}",
+                    "pytest {exit}; {benchmarks} {} recorded{left_out}",
                     plural(*benchmarks, "benchmark")
                 )
             }
@@ -167,6 +166,27 @@ pub fn unit_name(suite: &str, procs: Option<u32>) -> String {
         Some(p) => format!("{suite} x{p}"),
         None => suite,
     }
+}
+
+/// The stem of the files named after a suite at a process count (`kmeans.x4`): its report and
+/// state in the run's folder, its log in `logs/`. A folder name may be 255 bytes long, and every
+/// name made from it must stay within that limit with its suffixes: a long name keeps its start
+/// and gets a hash of the whole instead of the rest.
+pub fn file_stem(suite: &str, procs: Option<u32>) -> String {
+    use std::hash::{Hash, Hasher};
+    const KEPT: usize = 100;
+    let full = unit_name(suite, procs).replace(' ', ".");
+    if full.len() <= KEPT + 20 {
+        return full;
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    full.hash(&mut hasher);
+    let end = (0..=KEPT)
+        .rev()
+        .find(|&i| full.is_char_boundary(i))
+        .unwrap_or(0);
+    let count = procs.map_or(String::new(), |p| format!(".x{p}"));
+    format!("{}-{:016x}{count}", &full[..end], hasher.finish())
 }
 
 /// One suite of a run (at one process count, under a launcher).

@@ -105,6 +105,67 @@ impl State {
     }
 }
 
+/// How a process ended: its exit code, or the signal that killed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl Exit {
+    /// What the system says of a child that ended.
+    pub fn of(status: ExitStatus) -> Exit {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => Exit::Code(-1),
+        }
+    }
+
+    /// A shell's `$?` for a command: 128 + N when signal N killed it.
+    pub fn from_shell(code: i32) -> Exit {
+        match code {
+            129..=192 => Exit::Signal(code - 128),
+            code => Exit::Code(code),
+        }
+    }
+
+    /// Whether it exited with this code.
+    pub fn is(&self, code: i32) -> bool {
+        *self == Exit::Code(code)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Exit::Code(code) => write!(f, "exited with {code}"),
+            Exit::Signal(signal) => {
+                let name = match signal {
+                    1 => "SIGHUP",
+                    2 => "SIGINT",
+                    3 => "SIGQUIT",
+                    4 => "SIGILL",
+                    6 => "SIGABRT",
+                    7 => "SIGBUS",
+                    8 => "SIGFPE",
+                    9 => "SIGKILL",
+                    11 => "SIGSEGV",
+                    13 => "SIGPIPE",
+                    14 => "SIGALRM",
+                    15 => "SIGTERM",
+                    24 => "SIGXCPU",
+                    _ => return write!(f, "was killed by signal {signal}"),
+                };
+                write!(f, "was killed by signal {signal} ({name})")
+            }
+        }
+    }
+}
+
 /// How one pytest process ended.
 #[derive(Debug)]
 pub enum Ending {
@@ -146,7 +207,6 @@ pub struct Execution {
 }
 
 /// One pytest process to run.
-#[derive(Debug)]
 pub struct Job<'a> {
     /// Its command line (see [`Launch::single`] and [`crate::mpi`]).
     pub words: Vec<String>,
@@ -164,6 +224,9 @@ pub struct Job<'a> {
     pub state: &'a Path,
     /// Environment variables besides ours (see [`Launch::env`]).
     pub env: &'a [(String, String)],
+    /// Asked while it runs: true ends it and every process it started, as the time limit does
+    /// (under a launcher: a rank has failed and the launcher would keep the others waiting).
+    pub stop: Option<&'a dyn Fn() -> bool>,
 }
 
 /// The environment variable that marks every process of one run, inherited by all descendants,
@@ -187,7 +250,7 @@ pub fn run(job: &Job) -> Execution {
         Ok((child, copier)) => {
             // Should this run be killed, its watcher ends the group and the marked processes.
             crate::watch::tell(&format!("group {} {mark}", child.id()));
-            (wait(child, job.timeout), Some(copier))
+            (wait(child, job.timeout, job.stop), Some(copier))
         }
         Err(error) => (Ending::NotStarted(error), None),
     };
@@ -267,20 +330,27 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
     Ok((child, copier))
 }
 
-fn wait(mut child: Child, timeout: Option<Duration>) -> Ending {
-    let Some(timeout) = timeout else {
+fn wait(mut child: Child, timeout: Option<Duration>, stop: Option<&dyn Fn() -> bool>) -> Ending {
+    if timeout.is_none() && stop.is_none() {
         return match child.wait() {
             Ok(status) => Ending::Exited(status),
             Err(error) => Ending::NotStarted(error),
         };
-    };
-    let deadline = Instant::now() + timeout;
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Ending::Exited(status),
-            Ok(None) if Instant::now() >= deadline => {
+            Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
                 kill_group(&mut child);
                 return Ending::TimedOut;
+            }
+            Ok(None) if stop.is_some_and(|stop| stop()) => {
+                kill_group(&mut child);
+                return match child.wait() {
+                    Ok(status) => Ending::Exited(status),
+                    Err(error) => Ending::NotStarted(error),
+                };
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             Err(error) => return Ending::NotStarted(error),

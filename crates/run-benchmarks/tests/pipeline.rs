@@ -409,6 +409,34 @@ fn a_suite_that_prints_without_end_keeps_the_first_and_last_10_mib_in_its_log() 
 }
 
 #[test]
+fn the_plugins_state_file_is_never_seen_empty_while_tests_run() {
+    // Ranks under a launcher read each other's `.current` to tell "finished" from "in a test": a
+    // reader must never catch it half written. A thread of the suite's own process reads it in a
+    // loop while 300 tests start one after the other.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("race/conftest.py"),
+        "import os, threading\n\nSTATE = os.environ['RUN_BENCHMARKS_STATE'] + '.current'\n\
+         seen = []\ndone = threading.Event()\n\n\
+         def poll():\n    while not done.is_set():\n        try:\n            \
+         with open(STATE) as f:\n                if f.read() == '':\n                    seen.append(1)\n        \
+         except FileNotFoundError:\n            pass\n\n\
+         threading.Thread(target=poll, daemon=True).start()\n",
+    );
+    write(
+        &dir.path().join("race/test_race.py"),
+        "import pytest\nfrom conftest import seen, done\n\n\
+         @pytest.mark.parametrize('i', range(300))\ndef test_many(i):\n    pass\n\n\
+         def test_zz_never_empty(benchmark):\n    done.set()\n    benchmark(sum, [1])\n    \
+         assert not seen, f'read an empty .current {len(seen)} times'\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let log = fs::read_to_string(dir.path().join("results/logs/race.log")).unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "{}{log}", stderr(&output));
+}
+
+#[test]
 fn a_suite_folder_named_list_json_is_refused_before_any_suite_runs() {
     let dir = tempfile::tempdir().unwrap();
     copy_example_suites(dir.path());
