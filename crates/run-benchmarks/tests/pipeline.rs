@@ -437,6 +437,24 @@ fn the_plugins_state_file_is_never_seen_empty_while_tests_run() {
 }
 
 #[test]
+fn a_pytest_killed_by_a_signal_is_said_so_with_the_signal() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("dies/test_dies.py"),
+        "import os, signal\n\ndef test_dies(benchmark):\n    benchmark(sum, [1])\n    \
+         os.kill(os.getpid(), signal.SIGKILL)\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("dies: pytest was killed by signal 9 (SIGKILL); 0 benchmarks recorded"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_suite_folder_named_list_json_is_refused_before_any_suite_runs() {
     let dir = tempfile::tempdir().unwrap();
     copy_example_suites(dir.path());
