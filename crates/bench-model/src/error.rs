@@ -198,15 +198,24 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// A path for a one-line message: control characters (a newline in a file name) escaped.
+/// A path for a one-line message: see [`inert`].
 pub fn shown(path: &Path) -> String {
-    path.to_string_lossy()
-        .chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
+    inert(&path.to_string_lossy())
+}
+
+/// Text someone else chose (a folder, file or benchmark name, an exception's message) made safe
+/// for a one-line message that a CI system reads: control characters escaped (`\n`, `\r`), so it
+/// never starts a line of its own, and GitHub's older workflow-command marker `##[` broken
+/// (`#\x23[`), which the runner honours anywhere in a line.
+pub fn inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out.replace("##[", "#\\x23[")
 }
 
 /// `:LINE:COLUMN`, or nothing when the position is unknown (0).

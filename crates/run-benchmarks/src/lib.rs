@@ -496,13 +496,10 @@ fn commit_leftovers(
     leftovers: &[String],
     progress: &mut dyn Write,
 ) -> Result<(), Error> {
-    let files: Vec<String> = leftovers
-        .iter()
-        .map(|f| f.escape_debug().to_string())
-        .collect();
+    let files: Vec<String> = leftovers.iter().map(|f| bench_model::inert(f)).collect();
     let message = format!(
-        "benchmarks an earlier run recorded and did not commit\n\n{}\n",
-        files.join("\n")
+        "benchmarks an earlier run recorded and did not commit\n\n- {}\n",
+        files.join("\n- ")
     );
     repo.commit(&message)?;
     repo.verify_committed()?;
@@ -619,13 +616,18 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             bench_model::shown(&suite.path)
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
-        let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
+        // Names, node ids and exception messages are the suite's: one line, never a command.
+        let _ = writeln!(
+            progress,
+            "{step}: {}",
+            bench_model::inert(&run.progress_line(&results))
+        );
         if let n @ 1.. = run.outcome.recorded() {
             let plural = if n == 1 { "" } else { "s" };
             watch::tell(&format!("recorded {name}: {n} benchmark{plural}"));
         }
         for note in &run.notes {
-            let _ = writeln!(progress, "{step}: {note}");
+            let _ = writeln!(progress, "{step}: {}", bench_model::inert(note));
         }
         runs.push(run);
     }

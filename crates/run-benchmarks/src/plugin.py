@@ -2,7 +2,7 @@
 
 Always: records which tests failed (so their benchmarks stay out of the history) and which test
 runs now (so a run stopped at its time limit can say where each process was), in files named by
-RUN_BENCHMARKS_STATE: STATE.failed (node ids, one a line), STATE.current (the running test's
+RUN_BENCHMARKS_STATE: STATE.failed (node ids, one JSON string a line), STATE.current (the running test's
 number and node id, tab-separated; empty once the session is over) and STATE.error.
 
 Under an MPI launcher (RUN_BENCHMARKS_LOCKSTEP=1): every rank runs the same rounds and iterations
@@ -26,6 +26,7 @@ half written: an empty `.current` means "finished", and a rank that read one whi
 rewritten once took a rank in the middle of its tests for finished.
 """
 
+import json
 import os
 import sys
 import time
@@ -90,7 +91,9 @@ def pytest_runtest_logreport(report):
     # some of them, and none may overwrite another's.
     if report.failed and report.nodeid not in _failed:
         _failed.append(report.nodeid)
-        _append(".failed", f"{report.nodeid}\n")
+        # One JSON string a line: an id may hold a newline (pytest keeps control characters in
+        # ids when told to).
+        _append(".failed", json.dumps(report.nodeid) + "\n")
         if _job is not None:
             _stop_the_job(report)
 

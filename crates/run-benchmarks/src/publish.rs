@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aggregate::{AppendOptions, Loaded};
-use bench_model::HistoryEntry;
+use bench_model::{inert, HistoryEntry};
 
 use crate::{Error, Publish, Published, Results, SuiteRun};
 
@@ -914,10 +914,14 @@ fn commit_message(runs: &[SuiteRun]) -> String {
         .as_ref()
         .and_then(|c| c.branch())
         .unwrap_or("unknown branch");
+    // The report's commit and branch, names and node ids are the measured project's: each
+    // stays on its line.
+    let (id, short, branch) = (inert(id), inert(short), inert(branch));
     let mut message = format!("benchmarks of {short} on {branch}\n\nmeasured commit: {id}\n");
     for run in runs {
         let name = crate::outcome::unit_name(&run.suite.name, run.procs);
-        message.push_str(&format!("{name}: {}\n", run.outcome.describe()));
+        // A list item: no line of the message starts with a name (`git log` output in CI).
+        message.push_str(&format!("- {name}: {}\n", inert(&run.outcome.describe())));
     }
     message
 }
@@ -1062,7 +1066,7 @@ mod tests {
         };
         let message = commit_message(&[run(1, 3), run(2, 3)]);
         assert!(
-            message.ends_with("\nkmeans x1: 3 benchmarks\nkmeans x2: 3 benchmarks\n"),
+            message.ends_with("\n- kmeans x1: 3 benchmarks\n- kmeans x2: 3 benchmarks\n"),
             "{message}"
         );
     }

@@ -80,11 +80,12 @@ impl State {
             std::fs::read_to_string(PathBuf::from(path)).ok()
         };
         State {
+            // One JSON string a line: ids may hold newlines.
             failed: read(".failed")
                 .unwrap_or_default()
                 .lines()
                 .filter(|l| !l.is_empty())
-                .map(String::from)
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|_| l.to_string()))
                 .collect(),
             // "NUMBER<TAB>NODE_ID": the number lets ranks tell who is ahead.
             current: read(".current").map(|c| {
@@ -557,12 +558,12 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.path().join("rank-1.failed"),
-            "test_k.py::x\ntest_k.py::y\n",
+            "\"test_k.py::x\"\n\"test_k.py::y[a\\nb]\"\n",
         )
         .unwrap();
         let read = State::read(&state);
         assert_eq!(read.place(), "in test_k.py::test_fit[a b]");
-        assert_eq!(read.failed, ["test_k.py::x", "test_k.py::y"]);
+        assert_eq!(read.failed, ["test_k.py::x", "test_k.py::y[a\nb]"]);
         assert_eq!(read.error, None);
         std::fs::write(dir.path().join("rank-1.current"), "").unwrap();
         assert_eq!(State::read(&state).place(), "had finished its tests");

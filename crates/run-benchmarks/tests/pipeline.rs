@@ -174,9 +174,10 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
     );
     assert_eq!(output.status.code(), Some(1), "{text}");
 
+    // The table's row of a suite: the name last.
     let line = |suite: &str| {
         text.lines()
-            .find(|l| l.starts_with(suite) && !l.contains('['))
+            .find(|l| l.ends_with(&format!("  {suite}")) && !l.contains('['))
             .unwrap_or("")
             .to_string()
     };
@@ -789,6 +790,78 @@ fn a_newline_in_a_suite_name_keeps_every_message_on_one_line() {
         text.lines().all(|l| !l.starts_with("lines")),
         "a name broke a line: {text}"
     );
+}
+
+/// Whether `line` could be taken by GitHub's runner as a workflow command: `::` after leading white
+/// space (the runner trims it), or the older `##[` anywhere in the line.
+fn is_command(line: &str) -> bool {
+    line.trim_start().starts_with("::") || line.contains("##[")
+}
+
+#[test]
+fn hostile_suite_and_benchmark_names_never_become_workflow_commands() {
+    // Anyone who can open a pull request controls folder names and parametrize ids. pytest keeps
+    // control characters in ids when told to (the ini option below), and a folder name may hold
+    // any byte but '/'.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suites = dir.path().join("suites");
+    // pytest itself cannot run a folder whose name holds "::" or "[...]" (it takes them for a
+    // test's id): those fail, and are still named.
+    for name in [
+        "x\n::error title=pwned::owned",
+        "y\r::add-mask::secret",
+        "::warning::z",
+        "w ##[add-mask]v",
+    ] {
+        write(
+            &suites.join(name).join("test_h.py"),
+            "def test_h(benchmark):\n    benchmark(sum, [1])\n",
+        );
+    }
+    let runs = suites.join("ids\nv");
+    write(
+        &runs.join("pytest.ini"),
+        "[pytest]\ndisable_test_id_escaping_and_forfeit_all_rights_to_community_support = true\n",
+    );
+    write(
+        &runs.join("test_ids.py"),
+        "import pytest\n\n\
+         @pytest.mark.parametrize('n', [1, 2], ids=['a\\n::error::id', 'b\\r\\n##[add-mask]id'])\n\
+         def test_id(benchmark, n):\n    benchmark(sum, [n])\n    assert n == 1\n",
+    );
+    let remote = remote_and_clones(dir.path(), &["data"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            &pytest,
+            "--quiet",
+            "--publish-failed",
+            "--publish",
+        ])
+        .arg(dir.path().join("data"))
+        .args(FAST)
+        .current_dir(&suites)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    for line in out.lines().chain(err.lines()) {
+        assert!(!is_command(line), "a workflow command: {line:?}\n{err}");
+    }
+    // The names are there, escaped: in the progress, the failed tests and the table.
+    assert!(err.contains(r"x\n::error title=pwned::owned"), "{err}");
+    assert!(
+        err.contains(r"ids\nv: pytest exited with 1; 1 benchmark recorded; 1 benchmark of a failed test left out"),
+        "the failed test is known by its id, newline and all: {err}"
+    );
+    let log = git(&remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(log.contains(r"y\r::add-mask::secret"), "{log}");
+    for line in log.lines() {
+        assert!(!is_command(line), "in the commit message: {line:?}\n{log}");
+    }
 }
 
 /// A git repository holding a library whose `work()` sleeps for a while and a suite that
