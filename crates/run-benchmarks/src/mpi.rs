@@ -92,6 +92,8 @@ pub(crate) fn execute(
             .get()
             .is_some_and(|since| since.elapsed() >= AFTER_A_RANK_FAILED)
     };
+    // Where this launch's own output starts in the log (confirmation reruns append to it).
+    let start = std::fs::metadata(log).map_or(0, |m| m.len());
     let execution = pytest::run(&pytest::Job {
         words,
         folder: suite,
@@ -120,7 +122,100 @@ pub(crate) fn execute(
         }),
         pytest::Ending::Exited(_) => merge_rank_reports(&ranks, procs, report),
     };
+    let merged = merged.map_err(|outcome| match outcome {
+        Outcome::RanksFailed {
+            procs, ranks: why, ..
+        } => Outcome::RanksFailed {
+            procs,
+            ranks: why,
+            launcher: launcher_refusal(log, start, &ranks, procs),
+        },
+        other => other,
+    });
     (merged, execution.elapsed, execution.leftovers)
+}
+
+/// What launchers say when they refuse to start the ranks, or the ranks refuse to start under
+/// them, and what to do about it.
+const REFUSALS: [(&str, &str); 4] = [
+    (
+        "has detected an attempt to run as root",
+        "as root, Open MPI needs OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 in \
+         the environment (or --allow-run-as-root in --launcher)",
+    ),
+    (
+        "not enough slots available",
+        "add --oversubscribe to --launcher, or ask for no more --procs than the machine has cores",
+    ),
+    (
+        "not built with SLURM's PMI support",
+        "srun must start Open MPI's ranks with PMIx: add --mpi=pmix to --launcher or export \
+         SLURM_MPI_TYPE=pmix (srun --mpi=list shows what your Slurm has)",
+    ),
+    (
+        "More processors requested than permitted",
+        "the job has fewer tasks than --procs asks for: submit it with --ntasks at least the \
+         largest --procs",
+    ),
+];
+
+/// The launcher's own refusal, found in its output (the log from `start`) or in a rank's: the
+/// sentence that says it, with what to do. Without a known one, when no rank left an exit code
+/// (none ran), the launcher's first line of its own.
+fn launcher_refusal(log: &Path, start: u64, ranks: &Path, procs: u32) -> Option<String> {
+    use std::io::{Read, Seek};
+    let mut own = String::new();
+    if let Ok(mut file) = std::fs::File::open(log) {
+        let _ = file.seek(std::io::SeekFrom::Start(start));
+        let _ = file.take(crate::log::KEPT as u64).read_to_string(&mut own);
+    }
+    let outputs: Vec<String> = std::iter::once(own.clone())
+        .chain((0..procs).filter_map(|rank| {
+            let text = std::fs::read(rank_file(ranks, rank, ".log")).ok()?;
+            Some(String::from_utf8_lossy(&text[..text.len().min(crate::log::KEPT)]).into_owned())
+        }))
+        .collect();
+    for (sign, what_to_do) in REFUSALS {
+        if let Some(said) = outputs.iter().find_map(|text| sentence_with(text, sign)) {
+            return Some(format!("{said:?} ({what_to_do})"));
+        }
+    }
+    let none_ran = (0..procs).all(|rank| rank_exit(ranks, rank).is_none());
+    let first = own
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("---") && !l.starts_with("=="))?;
+    none_ran.then(|| format!("{:?}", first.chars().take(300).collect::<String>()))
+}
+
+/// The sentence of `text` holding `sign`: launchers wrap their messages into paragraphs, so the
+/// paragraph's lines are joined first, and the sentence ends at its first full stop. Blank lines
+/// end a paragraph, and so do lines that are not prose: rules (`---`), tagged lines
+/// (`[host:pid] ...`) and our own headers (`==> rank 0 ...`), which stand alone.
+fn sentence_with(text: &str, sign: &str) -> Option<String> {
+    let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in text.lines().map(str::trim) {
+        let alone = line.starts_with(['-', '*', '[', '=']);
+        if line.is_empty() || alone {
+            paragraphs.push(Vec::new());
+        }
+        if !line.is_empty() {
+            paragraphs.last_mut().expect("one at least").push(line);
+        }
+        if alone {
+            paragraphs.push(Vec::new());
+        }
+    }
+    let joined = paragraphs
+        .iter()
+        .map(|lines| lines.join(" "))
+        .find(|p| p.contains(sign))?;
+    let from = joined
+        .find(sign)
+        .map_or(0, |at| joined[..at].rfind(". ").map_or(0, |stop| stop + 2));
+    let sentence = &joined[from..];
+    let end = sentence.find(". ").map_or(sentence.len(), |stop| stop + 1);
+    Some(sentence[..end].chars().take(300).collect())
 }
 
 fn write_wrapper(path: &Path) -> std::io::Result<()> {
@@ -208,6 +303,7 @@ fn merge_rank_reports(folder: &Path, procs: u32, report: &Path) -> Result<(), Ou
         return Err(Outcome::RanksFailed {
             procs,
             ranks: failed,
+            launcher: None,
         });
     }
     let merged = Report::merge_ranks(reports, procs);

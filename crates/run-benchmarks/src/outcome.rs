@@ -60,6 +60,8 @@ pub enum Outcome {
         procs: u32,
         /// Each failed rank and what happened to it.
         ranks: Vec<(u32, String)>,
+        /// The launcher's own refusal to start the ranks, with what to do, when it said one.
+        launcher: Option<String>,
     },
     /// Our own I/O failed: the history, the merged MPI report or the rank wrapper.
     WriteError {
@@ -141,9 +143,10 @@ impl Outcome {
                 running.join(", ")
             ),
             Outcome::CorruptReport { error } => format!("nothing recorded: {error}"),
-            Outcome::RanksFailed { procs, ranks } => format!(
-                "{}; nothing recorded at {procs} processes",
-                ranks.iter().map(|(rank, why)| format!("rank {rank} of {procs} {why}")).collect::<Vec<_>>().join("; ")
+            Outcome::RanksFailed { procs, ranks, launcher } => format!(
+                "{}; nothing recorded at {procs} processes{}",
+                ranks.iter().map(|(rank, why)| format!("rank {rank} of {procs} {why}")).collect::<Vec<_>>().join("; "),
+                launcher.as_ref().map_or(String::new(), |said| format!("; the launcher said: {said}"))
             ),
             Outcome::WriteError { error } => format!("a file of this run could not be read or written: {error}"),
         }

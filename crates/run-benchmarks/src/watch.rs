@@ -19,9 +19,9 @@ const LOCK: &str = ".run.lock";
 ///
 /// std cannot catch signals (and unsafe code is forbidden here), but a process's pipes close
 /// however it dies: the watcher reads what the run tells it from a pipe and, at the end of input
-/// without `done`, ends pytest's process group and every process carrying the run's mark (see
-/// `pytest::RUN_MARK`), removes the run's folder ($1) and says what was recorded and not yet
-/// committed. It runs in a process group of its own, so Ctrl-C does not reach it, and ignores the
+/// without `done`, says what was recorded and not yet committed, then ends pytest's process group
+/// and every process carrying the run's mark (see `pytest::RUN_MARK`) and removes the run's
+/// folder ($1), and says so. It runs in a process group of its own, so Ctrl-C does not reach it, and ignores the
 /// signals a batch system sends every process of a job before it kills them. Lines it reads:
 /// `publish`, `group PGID MARK`, `ended`, `recorded TEXT`, `committed`, `done`.
 const WATCHER: &str = r#"trap '' INT TERM HUP
@@ -44,7 +44,19 @@ marked() {
     fi
   done
 }
-said="run-benchmarks: interrupted: the run was ended (Ctrl-C, a signal or the system)"
+# What the run leaves is said first: a batch system kills this watcher too after a grace period.
+said="run-benchmarks: interrupted (Ctrl-C, a signal or the system ended the run)"
+if [ -z "$recorded" ]; then
+  said="$said: nothing was recorded"
+elif [ -n "$committed" ]; then
+  said="$said: recorded and committed, not pushed: $recorded; the next --publish run pushes it"
+elif [ -n "$publish" ]; then
+  said="$said: recorded in the histories and not committed: $recorded; the next --publish run commits and publishes it"
+else
+  said="$said: recorded in the histories: $recorded"
+fi
+printf '%s\n' "$said" >&2
+said="run-benchmarks: interrupted:"
 if [ -n "$group" ]; then
   kill -TERM "-$group" $(marked) 2>/dev/null
   tries=0
@@ -52,19 +64,10 @@ if [ -n "$group" ]; then
     sleep 0.1; tries=$((tries + 1))
   done
   kill -KILL "-$group" $(marked) 2>/dev/null
-  said="$said; ended pytest (process group $group) and every process it started"
+  said="$said ended pytest (process group $group) and every process it started;"
 fi
 rm -rf "$folder"
-said="$said; removed $folder"
-if [ -z "$recorded" ]; then
-  said="$said; nothing was recorded"
-elif [ -n "$committed" ]; then
-  said="$said; recorded and committed, not pushed: $recorded; the next --publish run pushes it"
-elif [ -n "$publish" ]; then
-  said="$said; recorded in the histories and not committed: $recorded; the next --publish run commits and publishes it"
-else
-  said="$said; recorded in the histories: $recorded"
-fi
+said="$said removed $folder"
 printf '%s\n' "$said" >&2"#;
 
 /// The pipe to the running watcher, if any: one run at a time per process.

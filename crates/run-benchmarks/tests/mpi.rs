@@ -332,7 +332,15 @@ fn a_rank_that_fails_inside_an_allreduce_ends_the_run_at_once_with_its_traceback
             dir.path(),
             &pytest,
             &env,
-            &["--procs", &procs.to_string(), "--timeout", "600"],
+            // Enough rounds that rank 1's 50th call falls among them, however slow the machine.
+            &[
+                "--procs",
+                &procs.to_string(),
+                "--timeout",
+                "600",
+                "--",
+                "--benchmark-min-rounds=100",
+            ],
         );
         let took = started.elapsed();
         let text = String::from_utf8_lossy(&output.stderr);
@@ -410,6 +418,8 @@ fn a_rank_killed_by_a_signal_is_named_and_ends_the_run_when_the_launcher_would_w
             "2",
             "--timeout",
             "600",
+            "--",
+            "--benchmark-min-rounds=100",
         ])
         .envs(env.iter().cloned())
         .current_dir(dir.path())
@@ -508,4 +518,62 @@ fn a_suite_folder_name_of_250_characters_runs_alone_and_under_the_launcher() {
             .all(|l| l.starts_with("sxxxx") && l.len() <= 255),
         "{logs:?}"
     );
+}
+
+#[test]
+fn a_launchers_own_refusal_is_on_the_console_with_what_to_do() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("scaling/test_scaling.py"), TWO_BENCHMARKS);
+    // More ranks than the machine has cores, without --oversubscribe.
+    let procs = std::thread::available_parallelism().unwrap().get() + 1;
+    let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            &pytest,
+            "--quiet",
+            "--launcher",
+            "mpirun -n {procs}",
+        ])
+        .args(["--procs", &procs.to_string()])
+        .envs(env.iter().cloned())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the launcher said: \"There are not enough slots available in the system to satisfy the {procs} slots that were requested by the application:\" (add --oversubscribe to --launcher"
+        )),
+        "{text}"
+    );
+
+    // As root, Open MPI refuses unless told twice.
+    let root = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&root.stdout).trim() == "0" {
+        let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+            .args(["--pytest", &pytest, "--quiet"])
+            .args([
+                "--launcher",
+                "mpirun --oversubscribe -n {procs}",
+                "--procs",
+                "2",
+            ])
+            .env_remove("OMPI_ALLOW_RUN_AS_ROOT")
+            .env_remove("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(
+                "the launcher said: \"mpirun has detected an attempt to run as root.\" (as root, Open MPI needs OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+            ),
+            "{text}"
+        );
+    }
 }

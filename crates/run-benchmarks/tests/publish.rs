@@ -465,9 +465,9 @@ fn a_run_killed_between_recording_and_committing_is_finished_by_the_next() {
     assert_eq!(output.status.code(), None, "killed: {}", stderr(&output));
     assert!(
         stderr(&output).contains(
-            "interrupted: the run was ended (Ctrl-C, a signal or the system); removed "
-        ) && stderr(&output).contains(
-            "recorded in the histories and not committed: tiny: 1 benchmark; the next --publish run commits and publishes it"
+            "run-benchmarks: interrupted (Ctrl-C, a signal or the system ended the run): \
+             recorded in the histories and not committed: tiny: 1 benchmark; the next --publish \
+             run commits and publishes it\nrun-benchmarks: interrupted: removed "
         ),
         "{}",
         stderr(&output)
@@ -543,8 +543,12 @@ fn an_interrupted_run_ends_pytest_removes_its_folder_and_the_next_publishes_what
         let output = child.wait_with_output().unwrap();
         let text = stderr(&output);
         assert!(
-            text.contains("run-benchmarks: interrupted: the run was ended (Ctrl-C, a signal or the system); ended pytest (process group ")
-                && text.contains("recorded in the histories and not committed: tiny: 1 benchmark; the next --publish run commits and publishes it"),
+            text.contains(
+                "run-benchmarks: interrupted (Ctrl-C, a signal or the system ended the run): \
+                 recorded in the histories and not committed: tiny: 1 benchmark; the next \
+                 --publish run commits and publishes it\nrun-benchmarks: interrupted: ended \
+                 pytest (process group "
+            ) && text.contains(") and every process it started; removed "),
             "{signal}: {text}"
         );
         let pytest_pid = fs::read_to_string(&pid_file).unwrap();
