@@ -475,36 +475,23 @@ fn refuse_negative_times(report: &Report, path: &Path) -> Result<()> {
 /// A big integer is kept as a string of its digits where any value may go (`params`); where a
 /// number must go (`stats.rounds`) the string is refused, and the message says why: the number
 /// does not fit, not that a string was written.
-fn too_big_for_its_field(error: Error, found: &[NonFinite], hints: Hints) -> Error {
-    let Error::Schema {
-        path,
-        line,
-        column,
+fn too_big_for_its_field(mut error: Error, found: &[NonFinite], hints: Hints) -> Error {
+    if let Error::Schema {
         json_path,
         message,
         hint,
-    } = error
-    else {
-        return error;
-    };
-    let (message, hint) = match found
-        .iter()
-        .find(|f| f.big_integer && f.json_path == json_path)
+        ..
+    } = &mut error
     {
-        Some(big) => (
-            format!("{} does not fit a 64-bit integer", big.token),
-            hints.foreign,
-        ),
-        None => (message, hint),
-    };
-    Error::Schema {
-        path,
-        line,
-        column,
-        json_path,
-        message,
-        hint,
+        if let Some(big) = found
+            .iter()
+            .find(|f| f.big_integer && f.json_path == *json_path)
+        {
+            *message = format!("{} does not fit a 64-bit integer", big.token);
+            *hint = hints.foreign;
+        }
     }
+    error
 }
 
 /// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`: the one

@@ -354,46 +354,39 @@ pub(crate) fn execute(
     // when it saves nothing: one that was not there before and stays empty is removed after.
     let storage = suite.path.join(".benchmarks");
     let storage_existed = storage.exists();
-    let done = execute_pytest(config, suite, procs, extra, report, log);
+    let mut launch = config.launch.clone();
+    launch.extra_args.extend(extra.iter().cloned());
+    let done = match procs {
+        Some(procs) => {
+            let (merged, elapsed, leftovers) =
+                mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
+            let reading = match merged {
+                Ok(()) => read_report(config, report, pytest::Exit::Code(0), Vec::new()),
+                Err(outcome) => Reading::Done(outcome),
+            };
+            (reading, elapsed, leftovers)
+        }
+        None => {
+            let state = report.with_extension("state");
+            let execution = pytest::run(&pytest::Job {
+                words: launch.single(report),
+                folder: &suite.path,
+                timeout: launch.timeout,
+                log,
+                echo: !config.quiet,
+                plugin: report.parent().expect("a report in the run folder"),
+                state: &state,
+                env: &launch.env,
+                stop: None,
+            });
+            let reading = read_ending(config, report, &state, execution.ending);
+            (reading, execution.elapsed, execution.leftovers)
+        }
+    };
     if !storage_existed {
         let _ = std::fs::remove_dir(&storage);
     }
     done
-}
-
-fn execute_pytest(
-    config: &Config,
-    suite: &Suite,
-    procs: Option<u32>,
-    extra: &[String],
-    report: &Path,
-    log: &Path,
-) -> (Reading, Duration, Vec<pytest::Leftover>) {
-    let mut launch = config.launch.clone();
-    launch.extra_args.extend(extra.iter().cloned());
-    if let Some(procs) = procs {
-        let (merged, elapsed, leftovers) =
-            mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
-        let reading = match merged {
-            Ok(()) => read_report(config, report, pytest::Exit::Code(0), Vec::new()),
-            Err(outcome) => Reading::Done(outcome),
-        };
-        return (reading, elapsed, leftovers);
-    }
-    let state = report.with_extension("state");
-    let execution = pytest::run(&pytest::Job {
-        words: launch.single(report),
-        folder: &suite.path,
-        timeout: launch.timeout,
-        log,
-        echo: !config.quiet,
-        plugin: report.parent().expect("a report in the run folder"),
-        state: &state,
-        env: &launch.env,
-        stop: None,
-    });
-    let reading = read_ending(config, report, &state, execution.ending);
-    (reading, execution.elapsed, execution.leftovers)
 }
 
 /// pytest's exit code when it collected no test.

@@ -13,8 +13,7 @@ use serde_json::Value;
 mod common;
 
 use common::{
-    git, history, one_benchmark_suite, pytest, remote_and_clones, run_benchmarks, stderr, write,
-    FAST,
+    git, one_benchmark_suite, pytest, remote_and_clones, run_benchmarks, stderr, write, FAST,
 };
 
 /// `run-benchmarks --quiet --publish CLONE EXTRA...` on the one-benchmark suite.
@@ -38,19 +37,8 @@ fn identify(clone: &Path) {
 /// The remote's `main`, freshly cloned: how many times each run (datetime) is in `suite`'s
 /// history, which must parse.
 fn runs_on_remote(dir: &Path, suite: &str) -> BTreeMap<String, usize> {
-    let check = dir.join("check");
-    let _ = fs::remove_dir_all(&check);
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            dir.join("remote.git").to_str().unwrap(),
-            check.to_str().unwrap(),
-        ],
-    );
     let mut runs = BTreeMap::new();
-    for entry in history(&check.join("data").join(suite).join("aggregate.json")) {
+    for entry in common::remote_history(dir, suite) {
         *runs
             .entry(entry["datetime"].as_str().unwrap().to_string())
             .or_default() += 1;

@@ -13,7 +13,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{
-    git, history, install_tool, path_with, pytest, remote_and_clones, require, root, write,
+    install_tool, one_benchmark_suite, path_with, pytest, remote_and_clones, remote_history,
+    require, root, write,
 };
 
 /// A command the cluster's daemons run under: as it is for root, through `sudo -n` otherwise
@@ -252,19 +253,8 @@ impl Drop for Cluster {
 
 /// `suite`'s entries on the remote's main, freshly cloned: (benchmark, procs) -> count.
 fn on_remote(dir: &Path, suite: &str) -> BTreeMap<(String, u64), usize> {
-    let check = dir.join(format!("check-{suite}"));
-    let _ = fs::remove_dir_all(&check);
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            dir.join("remote.git").to_str().unwrap(),
-            check.to_str().unwrap(),
-        ],
-    );
     let mut found = BTreeMap::new();
-    for entry in history(&check.join("data").join(suite).join("aggregate.json")) {
+    for entry in remote_history(dir, suite) {
         let key = (
             entry["name"].as_str().unwrap().to_string(),
             entry["procs"].as_u64().unwrap_or(0),
@@ -329,10 +319,7 @@ fn the_shipped_batch_script_publishes_every_process_count_and_a_timed_out_job_is
     let timed = work.join("timed");
     fs::create_dir(&timed).unwrap();
     remote_and_clones(&timed, &["data"]);
-    write(
-        &timed.join("suites/tiny/test_tiny.py"),
-        "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
-    );
+    one_benchmark_suite(&timed);
     write(
         &timed.join("suites/wait/test_wait.py"),
         "import time\n\ndef test_wait(benchmark):\n    time.sleep(600)\n",
