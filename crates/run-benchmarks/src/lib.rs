@@ -562,6 +562,9 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
                     repo.path.display()
                 );
             })?;
+            if let Some(removed) = repo.clear_index_lock()? {
+                let _ = writeln!(progress, "run-benchmarks: {removed}");
+            }
             repo.exclude_own_files()?;
             if let Some(recovered) = repo.recover_carry()? {
                 let _ = writeln!(progress, "run-benchmarks: {recovered}");

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -320,6 +321,36 @@ impl DataRepo {
             repo: self.path.clone(),
             message: redact(&message),
         }
+    }
+
+    /// Removes the `index.lock` a git command killed in the middle of its work left (SIGKILL gives
+    /// it no chance to remove it, and every later git command refuses to run while it is there),
+    /// and says so. While a git command does run in this repository (the user's commit waiting
+    /// for its editor), the lock is its own: the checkout is refused before anything runs. No run
+    /// of ours runs git here now: this run holds the checkout's lock.
+    pub fn clear_index_lock(&self) -> Result<Option<String>, Error> {
+        let lock = self.git_path("index.lock")?;
+        if !lock.exists() {
+            return Ok(None);
+        }
+        let places: Vec<PathBuf> = [self.top.clone(), self.git_path(".")?]
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .collect();
+        if let Some(pid) = git_running_in(&places) {
+            return Err(self.not_ready(format!(
+                "a git command (pid {pid}) is running in this checkout and holds {}; let it \
+                 finish, then run again",
+                lock.display()
+            )));
+        }
+        std::fs::remove_file(&lock)
+            .map_err(|e| self.error("index", &format!("{}: {e}", lock.display())))?;
+        let shown = lock.strip_prefix(&self.path).unwrap_or(&lock);
+        Ok(Some(format!(
+            "removed {}, which a git command that was killed left behind",
+            bench_model::shown(shown)
+        )))
     }
 
     /// Keeps our locks, temporaries and logs out of `git status` through `.git/info/exclude`,
@@ -751,6 +782,21 @@ impl DataRepo {
     }
 }
 
+/// A live git process whose working directory is in one of `places`, if any (`/proc`; the
+/// processes of other users, which cannot be seen, do not count).
+fn git_running_in(places: &[PathBuf]) -> Option<u32> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (comm, rest) = stat.split_once(" (")?.1.rsplit_once(')')?;
+        let alive = !rest.trim_start().starts_with(['Z', 'X']);
+        let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
+        (alive && comm.starts_with("git") && places.iter().any(|p| cwd.starts_with(p)))
+            .then_some(pid)
+    })
+}
+
 /// One file `git status` shows: its code (`M`, `??`, `!!` ...) and path from the work tree's top.
 #[derive(Debug, Clone)]
 struct Change {
@@ -835,6 +881,9 @@ pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
         .current_dir(repo)
         .stdin(Stdio::null())
         .env("GIT_TERMINAL_PROMPT", "0")
+        // A group of its own: Ctrl-C or a kill of our process group ends us, not git in the
+        // middle of writing its index (which would leave index.lock and stop every later git).
+        .process_group(0)
         .output()
         .map_err(|e| GitError {
             command: command.into(),
@@ -936,7 +985,15 @@ pub(crate) fn publish_results(
     progress: &mut dyn Write,
 ) -> Result<Published, Error> {
     let message = commit_message(runs);
-    let committed = repo.commit(&message)?;
+    // A full disk, a hook: the histories hold the run, the commit does not; the next run's
+    // check finds the files of ours uncommitted and commits them.
+    let committed = repo.commit(&message).map_err(|e| GitError {
+        message: format!(
+            "{}; what this run recorded stays in the checkout, uncommitted: the next --publish run commits and publishes it",
+            e.message
+        ),
+        ..e
+    })?;
     repo.verify_committed()?;
     crate::watch::tell("committed");
     // Even with nothing new, earlier --no-push commits may still need to reach the remote.

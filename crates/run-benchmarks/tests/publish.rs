@@ -674,3 +674,81 @@ fn a_run_killed_while_carrying_local_runs_onto_the_remote_loses_none() {
     assert_eq!(runs.len(), 4, "every run reaches the remote: {runs:?}");
     assert!(runs.values().all(|&n| n == 1), "{runs:?}");
 }
+
+#[test]
+fn a_commit_that_fails_says_the_entries_are_kept_and_the_next_run_commits_them() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a"], &[]);
+    one_benchmark_suite(dir);
+    // As a full disk fails git while it writes the commit.
+    let hook = dir.join("a/.git/hooks/pre-commit");
+    write(
+        &hook,
+        "#!/bin/sh\necho 'fatal: unable to write new index file: No space left on device' >&2\nexit 1\n",
+    );
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let output = publish(dir, &pytest, "a", &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("No space left on device")
+            && text.contains("what this run recorded stays in the checkout, uncommitted: the next --publish run commits and publishes it"),
+        "{text}"
+    );
+    fs::remove_file(&hook).unwrap();
+    assert_ok(&publish(dir, &pytest, "a", &[]));
+    assert_eq!(runs_on_remote(dir, "tiny").len(), 2);
+}
+
+#[test]
+fn an_index_lock_left_by_a_killed_git_is_removed_but_not_one_a_running_git_holds() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    remote_with_readme(dir, &["a"], &[]);
+    one_benchmark_suite(dir);
+    let a = dir.join("a");
+    identify(&a);
+    // What git leaves when SIGKILL ends it in the middle of `git add`: every later git refuses.
+    let lock = a.join(".git/index.lock");
+    fs::write(&lock, "").unwrap();
+    let output = publish(dir, &pytest, "a", &[]);
+    assert_ok(&output);
+    assert!(
+        stderr(&output)
+            .contains("removed .git/index.lock, which a git command that was killed left behind"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(runs_on_remote(dir, "tiny").len(), 1);
+
+    // A commit in progress (its editor open) holds the lock: it is the user's, and stays.
+    fs::write(a.join("README.md"), "Edited.\n").unwrap();
+    let mut commit = Command::new("git")
+        .args(["commit", "-a"])
+        .current_dir(&a)
+        .env("GIT_EDITOR", "sleep 30; true")
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !lock.exists() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the commit never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = publish(dir, &pytest, "a", &[]);
+    let _ = commit.kill();
+    let _ = commit.wait();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(") is running in this checkout and holds ")
+            && text.contains("let it finish, then run again")
+            && !text.contains("running pytest"),
+        "{text}"
+    );
+}
