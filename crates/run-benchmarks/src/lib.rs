@@ -23,6 +23,7 @@ use aggregate::{AppendOptions, Loaded};
 use bench_gate::CheckReport;
 use bench_model::Error as ModelError;
 
+pub use bench_model::inert;
 pub use outcome::{Outcome, SuiteRun};
 pub use publish::{DataRepo, GitError};
 pub use results::Results;

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!(
                 "run-benchmarks: error: {}",
-                bench_model::inert(&error.to_string())
+                run_benchmarks::inert(&error.to_string())
             );
             ExitCode::from(2)
         }
