@@ -9,6 +9,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 errors=()
 bad() { errors+=("input '$1': $2"); }
+# Text from inputs and folder names on one line of the log: line breaks escaped, and GitHub's
+# older command marker `##[` broken (the runner takes `::` at a line's start, `##[` anywhere).
+inert() {
+  local text=$1
+  text=${text//$'\r'/\\r}
+  text=${text//$'\n'/\\n}
+  printf '%s' "${text//'##['/'#\x23['}"
+}
 is_bool() { [ "$1" = true ] || [ "$1" = false ]; }
 is_count() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_number() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
@@ -113,7 +121,7 @@ if [ "$install" != none ]; then
     "$venv/bin/python" -m ensurepip -q
     pip=("$venv/bin/python" -m pip)
   fi
-  echo "run-benchmarks action: pip install $install" >&2
+  echo "run-benchmarks action: pip install $(inert "$install")" >&2
   if ! "${pip[@]}" install -q --disable-pip-version-check "$install"; then
     echo "run-benchmarks action: error: pip could not install $install; use a released version of the action (uses: ...@vX.Y.Z) or set install: to a wheel or requirement" >&2
     exit 2
@@ -160,7 +168,7 @@ fi
 [ -z "$max_bytes" ] || args+=(--max-bytes "$max_bytes")
 args+=("${extra[@]}")
 
-echo "run-benchmarks action: run-benchmarks ${args[*]}" >&2
+echo "run-benchmarks action: run-benchmarks $(inert "${args[*]}")" >&2
 status=0
 run-benchmarks "${args[@]}" || status=$?
 
@@ -169,16 +177,32 @@ case $status in
   1) outcome="a suite failed or ran no benchmark, or a regression was confirmed: see the table above and the log" ;;
   *) outcome="run-benchmarks stopped with an error: see the log" ;;
 esac
+# A path as Markdown code: on one line, and a backtick in it does not end the code span.
+code() {
+  local text
+  text=$(inert "$1")
+  case $text in
+    *'`'*) printf '`` %s ``' "$text" ;;
+    *) printf '`%s`' "$text" ;;
+  esac
+}
 case $publish in
-  true) published="published to \`$data\` (committed and pushed)" ;;
-  no-push) published="committed in \`$data\`, not pushed" ;;
+  true) published="published to $(code "$data") (committed and pushed)" ;;
+  no-push) published="committed in $(code "$data"), not pushed" ;;
   *) published="not published" ;;
 esac
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
-  printf '\n**run-benchmarks** exited %s: %s. Histories in `%s`, %s.\n' \
-    "$status" "$outcome" "$results" "$published" >>"$GITHUB_STEP_SUMMARY"
+  printf '\n**run-benchmarks** exited %s: %s. Histories in %s, %s.\n' \
+    "$status" "$outcome" "$(code "$results")" "$published" >>"$GITHUB_STEP_SUMMARY"
 fi
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
-  printf 'exit-code=%s\nresults=%s\nreport-json=%s\n' "$status" "$results" "$report_json" >>"$GITHUB_OUTPUT"
+  # Paths in the multi-line form, with a delimiter no path holds: a line break in a folder's
+  # name must not start an output of its own.
+  delimiter=run-benchmarks-$RANDOM$RANDOM$RANDOM
+  {
+    printf 'exit-code=%s\n' "$status"
+    printf 'results<<%s\n%s\n%s\n' "$delimiter" "$results" "$delimiter"
+    printf 'report-json<<%s\n%s\n%s\n' "$delimiter" "$report_json" "$delimiter"
+  } >>"$GITHUB_OUTPUT"
 fi
 exit "$status"

@@ -547,3 +547,67 @@ fn pythons_big_integers_in_params_are_kept_exactly() {
     assert_eq!(params["big"], Value::String(big));
     assert_eq!(params["small"], -7, "integers that fit stay numbers");
 }
+
+#[test]
+fn each_kind_of_bad_json_is_told_by_its_own_cause_not_blamed_on_xdist() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fs::read_to_string(fixture("reports/5.3.1/git-clean.json")).unwrap();
+    let at_min = good.find("\"min\": ").unwrap() + 7;
+    let rounds = good.find("\"rounds\": ").unwrap() + 10;
+    let rounds_end = rounds + good[rounds..].find(',').unwrap();
+    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    let big = "1".repeat(31);
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        // Python writes Infinity, never a number beyond a double.
+        (
+            "huge-float.json",
+            format!("{}1e400, \"was\": {}", &good[..at_min], &good[at_min..]),
+            vec![
+                "1e400",
+                "beyond the range of a 64-bit float",
+                "pytest-benchmark never writes",
+            ],
+        ),
+        // Deep nesting in a key we do not model.
+        (
+            "deep.json",
+            format!("{{\"x\": {deep}, {}", &good[1..]),
+            vec!["nested more than 128 levels deep", "not a pytest-benchmark"],
+        ),
+        (
+            "notes.txt",
+            "These are my notes, not a report.\n".to_string(),
+            vec!["not JSON", "These are my", "not a pytest-benchmark"],
+        ),
+        (
+            "big-rounds.json",
+            format!("{}{big}{}", &good[..rounds], &good[rounds_end..]),
+            vec![
+                "benchmarks[0].stats.rounds",
+                &big,
+                "does not fit a 64-bit integer",
+            ],
+        ),
+    ];
+    for (name, text, expected) in &cases {
+        fs::write(dir.path().join(name), text).unwrap();
+        let output = aggregate(dir.path(), &[name, "--history", "h.json"]);
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{name}: {said}");
+        assert_eq!(said.lines().count(), 1, "{name}: {said}");
+        assert!(!said.contains("xdist"), "{name}: {said}");
+        assert!(!said.contains("invalid type: string"), "{name}: {said}");
+        for part in expected {
+            assert!(said.contains(part), "{name}: expected {part:?} in {said}");
+        }
+    }
+    // Cut short, or two reports written into one file: xdist's old race is the likely cause.
+    for name in ["truncated.json", "interleaved.json"] {
+        let output = aggregate(
+            dir.path(),
+            &[fixture(&format!("bad/{name}")).to_str().unwrap()],
+        );
+        assert!(stderr(&output).contains("xdist"), "{}", stderr(&output));
+    }
+    assert!(!dir.path().join("h.json").exists());
+}

@@ -114,6 +114,10 @@ impl Error {
     }
 
     /// Turns a serde_json error on `text` into a syntax or schema error with line, column and path.
+    ///
+    /// A syntax error is told by its cause: a file cut short or two documents in one (what
+    /// crashes and racing writers leave) get `hint.syntax`; a number beyond a double, nesting
+    /// deeper than serde_json follows and text that is not JSON at all each say so instead.
     pub(crate) fn from_serde(
         path: &Path,
         text: &[u8],
@@ -121,33 +125,69 @@ impl Error {
         hint: Hints,
     ) -> Self {
         let message = strip_position(&error.to_string());
+        let offset = crate::json::offset_of(text, error.line(), error.column());
         if error.is_data() {
-            let offset = crate::json::offset_of(text, error.line(), error.column());
-            Error::Schema {
+            return Error::Schema {
                 path: path.to_path_buf(),
                 line: error.line(),
                 column: error.column().max(1),
                 json_path: crate::json::path_at(text, offset),
                 message,
                 hint: hint.schema,
-            }
-        } else {
-            Error::Syntax {
-                path: path.to_path_buf(),
-                line: error.line(),
-                column: error.column().max(1),
-                message,
-                hint: hint.syntax,
-            }
+            };
         }
+        let first = text.iter().position(|b| !b.is_ascii_whitespace());
+        let (message, hint) = match message.as_str() {
+            "number out of range" => (
+                format!(
+                    "{} is beyond the range of a 64-bit float",
+                    crate::json::number_at(text, offset)
+                ),
+                hint.foreign,
+            ),
+            "recursion limit exceeded" => (
+                "arrays or objects nested more than 128 levels deep".to_string(),
+                hint.schema,
+            ),
+            "expected value" if first.is_some_and(|f| offset <= f + 1) => (
+                format!(
+                    "the file starts with {:?}, which is not JSON",
+                    opening(text, first)
+                ),
+                hint.schema,
+            ),
+            _ => (message, hint.syntax),
+        };
+        Error::Syntax {
+            path: path.to_path_buf(),
+            line: error.line(),
+            column: error.column().max(1),
+            message,
+            hint,
+        }
+    }
+}
+
+/// The first words of a file that is not JSON, for the message that says so.
+fn opening(text: &[u8], first: Option<usize>) -> String {
+    let rest = String::from_utf8_lossy(&text[first.unwrap_or(0)..text.len().min(2000)]);
+    let line = rest.lines().next().unwrap_or_default();
+    match line.char_indices().nth(24) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line.to_string(),
     }
 }
 
 /// What to tell the user for each kind of bad content, by file format.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hints {
+    /// A file cut short or two written into one.
     pub syntax: &'static str,
+    /// Valid JSON (or not JSON at all) that is not this format.
     pub schema: &'static str,
+    /// What none of our writers nor pytest-benchmark writes: a number beyond a double, bytes
+    /// that are not UTF-8, an integer too large for its field.
+    pub foreign: &'static str,
 }
 
 /// serde_json appends " at line L column C"; we print the position in front, as compilers do.
@@ -158,15 +198,24 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// A path for a one-line message: control characters (a newline in a file name) escaped.
+/// A path for a one-line message: see [`inert`].
 pub fn shown(path: &Path) -> String {
-    path.to_string_lossy()
-        .chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
+    inert(&path.to_string_lossy())
+}
+
+/// Text someone else chose (a folder, file or benchmark name, an exception's message) made safe
+/// for a one-line message that a CI system reads: control characters escaped (`\n`, `\r`), so it
+/// never starts a line of its own, and GitHub's older workflow-command marker `##[` broken
+/// (`#\x23[`), which the runner honours anywhere in a line.
+pub fn inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out.replace("##[", "#\\x23[")
 }
 
 /// `:LINE:COLUMN`, or nothing when the position is unknown (0).

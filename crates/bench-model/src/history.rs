@@ -487,6 +487,8 @@ pub struct StoredHistory {
 pub(crate) const HISTORY_HINTS: Hints = Hints {
     syntax: "the history is corrupt; restore it from version control, or move it away to start a new one",
     schema: "this is not a history of pytest-benchmark entries; pass the right file with --history",
+    foreign: "aggregate and run-benchmarks never write that, so the file was edited by hand or by \
+              another tool; restore it from version control",
 };
 
 /// What [`append_bounded`] did.

@@ -217,6 +217,18 @@ pub(crate) fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
     (start + column).min(text.len())
 }
 
+/// The number token around `offset` (where serde_json stopped reading it), for messages.
+pub(crate) fn number_at(text: &[u8], offset: usize) -> String {
+    let is_number = |b: &u8| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E');
+    let offset = offset.min(text.len());
+    let start = text[..offset]
+        .iter()
+        .rposition(|b| !is_number(b))
+        .map_or(0, |p| p + 1);
+    let end = offset + text[offset..].iter().take_while(|b| is_number(b)).count();
+    String::from_utf8_lossy(&text[start..end]).into_owned()
+}
+
 /// A number Python wrote that JSON readers cannot keep, and what it became: a non-finite number
 /// (`NaN`, `Infinity`, `-Infinity`) becomes `null`; an integer beyond 64 bits (Python's ints have
 /// no limit, e.g. `2**70 + 1` in `params`) becomes a string of its exact digits.

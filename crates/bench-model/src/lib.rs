@@ -17,7 +17,7 @@ pub mod json;
 pub mod list;
 mod report;
 
-pub use error::{shown, Error, ErrorKind, Result};
+pub use error::{inert, shown, Error, ErrorKind, Result};
 pub use history::{
     AppendOutcome, CommitRange, GateRecord, HistoryEntry, MachineId, MachineKey, OpenRecord,
     RunRef, StoredCommit, StoredEntry, StoredHistory, StoredStats,

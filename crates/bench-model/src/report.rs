@@ -364,6 +364,8 @@ const REPORT_HINTS: Hints = Hints {
     syntax: "the report is truncated or corrupt (concurrent pytest-xdist workers wrote it at once \
              before pytest-benchmark 5.2.2); run pytest with --benchmark-json again",
     schema: "this is not a pytest-benchmark --benchmark-json report",
+    foreign: "pytest-benchmark never writes that, so the report was made or edited by another \
+              tool; run pytest with --benchmark-json again",
 };
 
 impl Report {
@@ -490,6 +492,28 @@ fn refuse_negative_times(report: &Report, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A big integer is kept as a string of its digits where any value may go (`params`); where a
+/// number must go (`stats.rounds`) the string is refused, and the message says why: the number
+/// does not fit, not that a string was written.
+fn too_big_for_its_field(mut error: Error, found: &[NonFinite], hints: Hints) -> Error {
+    if let Error::Schema {
+        json_path,
+        message,
+        hint,
+        ..
+    } = &mut error
+    {
+        if let Some(big) = found
+            .iter()
+            .find(|f| f.big_integer && f.json_path == *json_path)
+        {
+            *message = format!("{} does not fit a 64-bit integer", big.token);
+            *hint = hints.foreign;
+        }
+    }
+    error
+}
+
 /// Parses strict JSON, or Python's JSON with bare non-finite numbers read as `null`: the one
 /// lenient parser behind reports and histories. Returns the value, the strict text when it had to
 /// be made strict (`None`: `text` was strict already) and where the non-finite numbers were.
@@ -515,7 +539,7 @@ pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
             line,
             column,
             message: "invalid UTF-8".into(),
-            hint: hints.syntax,
+            hint: hints.foreign,
         });
     }
     // serde_json would silently round a big integer (or refuse it): rewrite first.
@@ -523,7 +547,11 @@ pub(crate) fn parse_lenient<T: serde::de::DeserializeOwned>(
         if let Some((strict, found)) = json::replace_non_finite(text) {
             return match serde_json::from_slice::<T>(&strict) {
                 Ok(value) => Ok((value, Some(strict), found)),
-                Err(e) => Err(Error::from_serde(path, &strict, &e, hints)),
+                Err(e) => Err(too_big_for_its_field(
+                    Error::from_serde(path, &strict, &e, hints),
+                    &found,
+                    hints,
+                )),
             };
         }
     }

@@ -259,7 +259,9 @@ pub fn build(root: &Path, options: &ListOptions) -> Result<Listing, Error> {
 
 /// GPE reads every file with the browser's `JSON.parse`, which rejects Python's bare `NaN` and
 /// `Infinity` (the original aggregate.py wrote them) and any file cut short: the plot then stays
-/// blank without a message.
+/// blank without a message. A history GPE reads may still be one `aggregate` refuses to append
+/// to (bytes that are not UTF-8 inside a string, nesting too deep): the next run would fail on
+/// it, so it is named too, in aggregate's own words.
 fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
     entries
         .iter()
@@ -268,9 +270,21 @@ fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
             let path = root.join(&entry.file);
             // As aggregate reads it: a regular file, a leading BOM dropped.
             let text = bench_model::fsio::read_regular(&path).ok()?;
-            let Some((line, found)) = bench_model::json::first_non_finite(&text) else {
-                // Not even Python's JSON: truncated by a crash, or never JSON.
-                let error = serde_json::from_slice::<serde::de::IgnoredAny>(&text).err()?;
+            if let Some((line, found)) = bench_model::json::first_non_finite(&text) {
+                return Some(format!(
+                    "{}:{line}: {}: {} is not JSON: GPE cannot read this file and draws nothing; \
+                     `aggregate REPORT --history {}` rewrites it as strict JSON (non-finite numbers \
+                     become null), with any report, even one already recorded",
+                    path.display(),
+                    found.json_path,
+                    found.token,
+                    path.display()
+                ));
+            }
+            // Not even Python's JSON: truncated by a crash, or never JSON. The browser decodes
+            // bytes that are not UTF-8 as U+FFFD, which breaks JSON only outside strings.
+            let decoded = String::from_utf8_lossy(&text);
+            if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&decoded) {
                 return Some(format!(
                     "{}:{}:{}: not valid JSON ({}): GPE cannot read this file and draws nothing; \
                      restore it from version control, or move it out of the data folder",
@@ -279,18 +293,26 @@ fn non_strict_files(root: &Path, entries: &[ListEntry]) -> Vec<String> {
                     error.column(),
                     error
                 ));
-            };
+            }
+            if !is_history(&entry.file) {
+                return None;
+            }
+            let error = bench_model::history::read_stored(&path).err()?;
             Some(format!(
-                "{}:{line}: {}: {} is not JSON: GPE cannot read this file and draws nothing; \
-                 `aggregate REPORT --history {}` rewrites it as strict JSON (non-finite numbers \
-                 become null), with any report, even one already recorded",
-                path.display(),
-                found.json_path,
-                found.token,
-                path.display()
+                "{error} (aggregate refuses to append to it, so the next run fails on it)"
             ))
         })
         .collect()
+}
+
+/// A suite's history or one of its archive chunks: what `aggregate` appends to.
+fn is_history(file: &str) -> bool {
+    let parts: Vec<&str> = file.split('/').collect();
+    match parts.as_slice() {
+        [.., "aggregate.json"] => true,
+        [.., "archive", chunk] => !chunk.starts_with('.'),
+        _ => false,
+    }
 }
 
 /// Where bounded histories keep their older runs: `SUITE/archive/NNNN_YEARS.json`.

@@ -277,3 +277,42 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_history_aggregate_refuses_is_named_with_aggregates_own_words() {
+    // A Latin-1 byte inside a string: the browser draws it, but aggregate refuses to append to
+    // it, so the next run of the pipeline would fail on it; so would a chunk that is an object.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("latin/archive")).unwrap();
+    fs::write(
+        dir.path().join("latin/aggregate.json"),
+        b"[{\"name\": \"caf\xe9\"}]\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("latin/archive/0001_2024.json"),
+        "{\"benchmarks\": []}",
+    )
+    .unwrap();
+    // Not a history: the browser reads it (as U+FFFD), and aggregate never touches it.
+    fs::create_dir_all(dir.path().join("other")).unwrap();
+    fs::write(dir.path().join("other/points.json"), b"{\"a\": \"\xff\"}").unwrap();
+    let output = build_list(dir.path(), &["."]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(listed(&output).len(), 3, "still listed: GPE may draw them");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].contains("./latin/aggregate.json:1:15: invalid JSON (invalid UTF-8)")
+            && lines[1].contains("./latin/archive/0001_2024.json:1:")
+            && lines[1].contains("not a history of pytest-benchmark entries"),
+        "{stderr}"
+    );
+    for line in lines {
+        assert!(
+            line.contains("aggregate refuses to append to it") && !line.contains("GPE cannot read"),
+            "{line}"
+        );
+    }
+}

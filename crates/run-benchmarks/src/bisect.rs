@@ -496,15 +496,10 @@ pub fn run(
         repo.display(),
         commits.len() - 1,
     );
-    let folder = pytest::run_folder().map_err(crate::Error::RunFolder)?;
+    let run_folder = crate::watch::RunFolder::create(progress).map_err(crate::Error::RunFolder)?;
+    let folder = run_folder.path.clone();
     pytest::write_plugin(&folder).map_err(crate::Error::RunFolder)?;
-    let worktree = match Worktree::add(&repo, &commits[0].id, &folder) {
-        Ok(worktree) => worktree,
-        Err(error) => {
-            let _ = std::fs::remove_dir_all(&folder);
-            return Err(error.into());
-        }
-    };
+    let worktree = Worktree::add(&repo, &commits[0].id, &folder)?;
     let mut config = config.clone();
     // pytest's default import mode puts the folder of the top conftest.py (the working tree's,
     // in most projects) first on sys.path, so every commit would import the working tree's
@@ -549,8 +544,8 @@ pub fn run(
     };
     let found = search.run(chosen, progress);
     // Logs are kept when a measurement failed: the error names them.
-    if found.is_ok() {
-        let _ = std::fs::remove_dir_all(&folder);
+    if found.is_err() {
+        run_folder.keep();
     }
     found
 }
@@ -630,6 +625,7 @@ impl Search<'_> {
             plugin: folder,
             state: &folder.join(format!("{label}-setup")),
             env: &[],
+            stop: None,
         });
         let seen = format!(" (output: {})", log.display());
         let failure = match execution.ending {

@@ -88,6 +88,11 @@ pub struct Cli {
     #[arg(long, requires = "publish")]
     pub no_push: bool,
 
+    /// With --publish, commit and push a run in which every suite failed too; by default such a
+    /// run commits nothing (what it recorded stays in the checkout for the next run).
+    #[arg(long, requires = "publish")]
+    pub publish_failed: bool,
+
     /// With --publish, how long to keep pushing while other jobs push first: each rejected push
     /// is followed by a random, growing pause, a fetch and a re-application of every local run
     /// on the remote's state.
@@ -219,6 +224,7 @@ impl Cli {
             publish: self.publish.as_ref().map(|_| Publish {
                 push: !self.no_push,
                 deadline: self.push_deadline,
+                failed: self.publish_failed,
             }),
             gate,
         })

@@ -4,6 +4,7 @@
 pub mod bisect;
 pub mod cli;
 pub mod confirm;
+mod log;
 pub mod mpi;
 pub mod outcome;
 pub mod plots;
@@ -11,6 +12,7 @@ pub mod publish;
 pub mod pytest;
 mod results;
 pub mod suite;
+pub mod watch;
 pub mod worktree;
 
 use std::io::Write;
@@ -21,6 +23,7 @@ use aggregate::{AppendOptions, Loaded};
 use bench_gate::CheckReport;
 use bench_model::Error as ModelError;
 
+pub use bench_model::inert;
 pub use outcome::{Outcome, SuiteRun};
 pub use publish::{DataRepo, GitError};
 pub use results::Results;
@@ -71,6 +74,8 @@ pub struct Publish {
     /// How long to keep pushing while other publishers win the race (each rejected push is
     /// followed by a pause, a fetch and a re-application on the remote's state).
     pub deadline: Duration,
+    /// Publish a run in which every suite failed too (by default it commits nothing).
+    pub failed: bool,
 }
 
 /// Why a run could not be done at all (exit 2).
@@ -97,6 +102,16 @@ pub enum Error {
         /// The suites found.
         available: String,
     },
+    /// The results folder (`--results`, or the `--publish` checkout) is not there and cannot be.
+    #[error("{flag} {}: {problem}", bench_model::shown(.path))]
+    ResultsFolder {
+        /// `--results` or `--publish`.
+        flag: &'static str,
+        /// The folder given.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
     /// The run's folder for reports could not be made.
     #[error("cannot create a folder for this run's reports: {0}")]
     RunFolder(std::io::Error),
@@ -117,6 +132,14 @@ pub enum Error {
     /// The gate could not read a history.
     #[error(transparent)]
     Gate(#[from] bench_gate::GateError),
+    /// The data repository's checkout cannot be published from as it is.
+    #[error("cannot publish from {}: {message}", bench_model::shown(.repo))]
+    NotReady {
+        /// The `--publish` folder.
+        repo: PathBuf,
+        /// Why, and what to do.
+        message: String,
+    },
     /// A git step of publishing failed.
     #[error("{0}")]
     Git(#[from] GitError),
@@ -224,7 +247,7 @@ pub fn run_suite(
     procs: Option<u32>,
     run_folder: &Path,
 ) -> SuiteRun {
-    let unit = outcome::unit_name(&suite.name, procs).replace(' ', ".");
+    let unit = outcome::file_stem(&suite.name, procs);
     let report = run_folder.join(format!("{unit}.json"));
     let log = results.log(&unit);
     let _ = std::fs::create_dir_all(log.parent().expect("logs folder"));
@@ -244,20 +267,20 @@ pub fn run_suite(
         log: Some(log.clone()),
         leftovers: leftovers.iter().map(ToString::to_string).collect(),
     };
-    let (code, mut loaded, left_out) = match reading {
+    let (exit, mut loaded, left_out) = match reading {
         Reading::Done(outcome) => {
             run.outcome = outcome;
             return run;
         }
         Reading::Valid {
-            code,
+            exit,
             loaded,
             left_out,
-        } => (code, loaded, left_out),
+        } => (exit, loaded, left_out),
     };
     if loaded.entries.is_empty() {
         run.outcome = Outcome::PytestFailed {
-            code,
+            exit,
             benchmarks: 0,
             left_out,
         };
@@ -298,14 +321,14 @@ pub fn run_suite(
     match results.record(&suite.name, &loaded, &config.append) {
         Ok(summary) => {
             run.notes = summary.notes();
-            run.outcome = if code == Some(0) {
+            run.outcome = if exit.is(0) {
                 Outcome::Recorded {
                     benchmarks: summary.benchmarks,
                     appended: summary.outcome.appended,
                 }
             } else {
                 Outcome::PytestFailed {
-                    code,
+                    exit,
                     benchmarks: summary.benchmarks,
                     left_out,
                 }
@@ -332,30 +355,43 @@ pub(crate) fn execute(
     report: &Path,
     log: &Path,
 ) -> (Reading, Duration, Vec<pytest::Leftover>) {
+    // pytest-benchmark makes its storage folder (`.benchmarks/`) in the working directory even
+    // when it saves nothing: one that was not there before and stays empty is removed after.
+    let storage = suite.path.join(".benchmarks");
+    let storage_existed = storage.exists();
     let mut launch = config.launch.clone();
     launch.extra_args.extend(extra.iter().cloned());
-    if let Some(procs) = procs {
-        let (merged, elapsed, leftovers) =
-            mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
-        let reading = match merged {
-            Ok(()) => read_report(config, report, Some(0), Vec::new()),
-            Err(outcome) => Reading::Done(outcome),
-        };
-        return (reading, elapsed, leftovers);
+    let done = match procs {
+        Some(procs) => {
+            let (merged, elapsed, leftovers) =
+                mpi::execute(&launch, &suite.path, procs, report, log, !config.quiet);
+            let reading = match merged {
+                Ok(()) => read_report(config, report, pytest::Exit::Code(0), Vec::new()),
+                Err(outcome) => Reading::Done(outcome),
+            };
+            (reading, elapsed, leftovers)
+        }
+        None => {
+            let state = report.with_extension("state");
+            let execution = pytest::run(&pytest::Job {
+                words: launch.single(report),
+                folder: &suite.path,
+                timeout: launch.timeout,
+                log,
+                echo: !config.quiet,
+                plugin: report.parent().expect("a report in the run folder"),
+                state: &state,
+                env: &launch.env,
+                stop: None,
+            });
+            let reading = read_ending(config, report, &state, execution.ending);
+            (reading, execution.elapsed, execution.leftovers)
+        }
+    };
+    if !storage_existed {
+        let _ = std::fs::remove_dir(&storage);
     }
-    let state = report.with_extension("state");
-    let execution = pytest::run(&pytest::Job {
-        words: launch.single(report),
-        folder: &suite.path,
-        timeout: launch.timeout,
-        log,
-        echo: !config.quiet,
-        plugin: report.parent().expect("a report in the run folder"),
-        state: &state,
-        env: &launch.env,
-    });
-    let reading = read_ending(config, report, &state, execution.ending);
-    (reading, execution.elapsed, execution.leftovers)
+    done
 }
 
 /// pytest's exit code when it collected no test.
@@ -365,17 +401,17 @@ const NO_TESTS_COLLECTED: i32 = 5;
 pub(crate) enum Reading {
     /// Nothing to record or judge.
     Done(Outcome),
-    /// A report with benchmarks, read into entries; pytest exited with `code`. Benchmarks of
+    /// A report with benchmarks, read into entries; pytest ended as `exit`. Benchmarks of
     /// tests that failed are already left out (unless `--keep-failed`): `left_out` of them.
     Valid {
-        code: Option<i32>,
+        exit: pytest::Exit,
         loaded: Loaded,
         left_out: usize,
     },
 }
 
 fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::Ending) -> Reading {
-    let code = match ending {
+    let exit = match ending {
         pytest::Ending::NotStarted(error) => {
             return Reading::Done(Outcome::NotStarted {
                 command: config.launch.command.join(" "),
@@ -388,24 +424,24 @@ fn read_ending(config: &Config, report: &Path, state: &Path, ending: pytest::End
                 running: vec![pytest::State::read(state).place()],
             });
         }
-        pytest::Ending::Exited(status) => status.code(),
+        pytest::Ending::Exited(status) => pytest::Exit::of(status),
     };
-    read_report(config, report, code, pytest::State::read(state).failed)
+    read_report(config, report, exit, pytest::State::read(state).failed)
 }
 
-/// Reads the report pytest (exit `code`, these tests `failed`) left at `report`.
-fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<String>) -> Reading {
-    let nothing_ran = code == Some(0) || code == Some(NO_TESTS_COLLECTED);
+/// Reads the report pytest (ended as `exit`, these tests `failed`) left at `report`.
+fn read_report(config: &Config, report: &Path, exit: pytest::Exit, failed: Vec<String>) -> Reading {
+    let nothing_ran = exit.is(0) || exit.is(NO_TESTS_COLLECTED);
     if !report.exists() {
-        return Reading::Done(match code {
-            Some(0) => Outcome::NoBenchmarks {
+        return Reading::Done(match exit {
+            pytest::Exit::Code(0) => Outcome::NoBenchmarks {
                 reason: "pytest-benchmark wrote no report (benchmarks skipped or disabled?)".into(),
             },
-            Some(NO_TESTS_COLLECTED) => Outcome::NoBenchmarks {
+            pytest::Exit::Code(NO_TESTS_COLLECTED) => Outcome::NoBenchmarks {
                 reason: "pytest collected no tests".into(),
             },
             _ => Outcome::PytestFailed {
-                code,
+                exit,
                 benchmarks: 0,
                 left_out: 0,
             },
@@ -428,7 +464,7 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
                     .retain(|e| !failed.contains(&e.benchmark.fullname));
             }
             Reading::Valid {
-                code,
+                exit,
                 left_out: before - loaded.entries.len(),
                 loaded,
             }
@@ -440,7 +476,7 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
         }
         Err(ModelError::EmptyReport { .. } | ModelError::NoBenchmarks { .. }) => {
             Reading::Done(Outcome::PytestFailed {
-                code,
+                exit,
                 benchmarks: 0,
                 left_out: 0,
             })
@@ -481,9 +517,73 @@ pub fn backtest(
     Ok(all)
 }
 
+/// Commits what an earlier run wrote into the checkout and did not commit (it was killed, or
+/// every suite failed), before the checkout is brought up to date with its remote.
+fn commit_leftovers(
+    repo: &DataRepo,
+    leftovers: &[String],
+    progress: &mut dyn Write,
+) -> Result<(), Error> {
+    let files: Vec<String> = leftovers.iter().map(|f| inert(f)).collect();
+    let message = format!(
+        "benchmarks an earlier run recorded and did not commit\n\n- {}\n",
+        files.join("\n- ")
+    );
+    repo.commit(&message)?;
+    repo.verify_committed()?;
+    let _ = writeln!(
+        progress,
+        "run-benchmarks: {} held what an earlier run wrote and did not commit (it was interrupted, or every suite failed): {}; committed, and published with this run",
+        bench_model::shown(&repo.path),
+        files.join(", ")
+    );
+    Ok(())
+}
+
+/// Makes sure the results folder is a folder before any suite runs: `--results` is created when
+/// missing, a `--publish` checkout must be there already.
+fn ensure_results_folder(config: &Config) -> Result<(), Error> {
+    let path = &config.results;
+    let flag = match config.publish {
+        Some(_) => "--publish",
+        None => "--results",
+    };
+    let made = match config.publish {
+        Some(_) => Ok(()),
+        None => std::fs::create_dir_all(path),
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let problem = if let Ok(target) = std::fs::read_link(path) {
+        format!(
+            "a symbolic link to {}, which does not exist; create that folder, or pass another",
+            bench_model::shown(&target)
+        )
+    } else if path.exists() {
+        "not a folder; pass a folder".to_string()
+    } else if config.publish.is_some() {
+        format!(
+            "no such folder; clone the data repository there first (git clone URL {})",
+            bench_model::shown(path)
+        )
+    } else {
+        match made {
+            Err(error) => format!("cannot create it: {error}"),
+            Ok(()) => "no such folder".to_string(),
+        }
+    };
+    Err(Error::ResultsFolder {
+        flag,
+        path: path.clone(),
+        problem,
+    })
+}
+
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
 pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Error> {
     let suites = select_suites(config)?;
+    ensure_results_folder(config)?;
     let results = Results {
         root: config.results.clone(),
     };
@@ -497,15 +597,36 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
                     repo.path.display()
                 );
             })?;
+            if let Some(removed) = repo.clear_index_lock()? {
+                let _ = writeln!(progress, "run-benchmarks: {removed}");
+            }
             repo.exclude_own_files()?;
-            repo.check_ready()?;
+            if let Some(recovered) = repo.recover_carry()? {
+                let _ = writeln!(progress, "run-benchmarks: {recovered}");
+            }
+            let leftovers = repo.check_ready()?;
+            let ignored = repo.ignored_own_files(&suites);
+            if !ignored.is_empty() {
+                let _ = writeln!(
+                    progress,
+                    "run-benchmarks: warning: the data repository ignores {}; run-benchmarks adds its own files regardless (git add -f)",
+                    ignored.join(", ")
+                );
+            }
+            if !leftovers.is_empty() {
+                commit_leftovers(&repo, &leftovers, progress)?;
+            }
             repo.sync(&results, &config.append, progress)?;
             Some((repo, lock))
         }
         None => None,
     };
-    let run_folder = pytest::run_folder().map_err(Error::RunFolder)?;
+    let folder = watch::RunFolder::create(progress).map_err(Error::RunFolder)?;
+    let run_folder = folder.path.clone();
     pytest::write_plugin(&run_folder).map_err(Error::RunFolder)?;
+    if config.publish.is_some() {
+        watch::tell("publish");
+    }
 
     let mut runs = Vec::new();
     // Under a launcher every suite runs once per process count; otherwise once, as it is.
@@ -533,9 +654,14 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
             bench_model::shown(&suite.path)
         );
         let run = run_suite(config, &results, suite, *procs, &run_folder);
-        let _ = writeln!(progress, "{step}: {}", run.progress_line(&results));
+        // Names, node ids and exception messages are the suite's: one line, never a command.
+        let _ = writeln!(progress, "{step}: {}", inert(&run.progress_line(&results)));
+        if let n @ 1.. = run.outcome.recorded() {
+            let plural = if n == 1 { "" } else { "s" };
+            watch::tell(&format!("recorded {name}: {n} benchmark{plural}"));
+        }
         for note in &run.notes {
-            let _ = writeln!(progress, "{step}: {note}");
+            let _ = writeln!(progress, "{step}: {}", inert(note));
         }
         runs.push(run);
     }
@@ -543,7 +669,31 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         let _ = writeln!(progress, "run-benchmarks: warning: {warning}");
     }
 
+    let every_suite_failed = runs.iter().all(|r| !r.outcome.is_success());
     let published = match (&config.publish, &repo) {
+        (Some(publish), Some(_)) if every_suite_failed && !publish.failed => {
+            let recorded: Vec<String> = runs
+                .iter()
+                .filter(|r| r.outcome.recorded() > 0)
+                .map(|r| {
+                    let n = r.outcome.recorded();
+                    let name = outcome::unit_name(&r.suite.name, r.procs);
+                    format!("{name}: {n} benchmark{}", if n == 1 { "" } else { "s" })
+                })
+                .collect();
+            let kept = match recorded.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "; what it recorded ({}) stays in the checkout, and the next --publish run commits it",
+                    recorded.join(", ")
+                ),
+            };
+            let _ = writeln!(
+                progress,
+                "run-benchmarks: every suite failed: nothing committed or pushed (--publish-failed publishes such a run){kept}"
+            );
+            None
+        }
         (Some(publish), Some((repo, _lock))) => Some(publish::publish_results(
             publish,
             repo,
@@ -555,8 +705,8 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         )?),
         _ => None,
     };
-    // Keep the reports only while they may still be needed (see Error::PushFailed).
-    let _ = std::fs::remove_dir_all(&run_folder);
+    // The reports go with `folder` unless a rejected push moved them away (Error::PushFailed).
+    drop(folder);
     Ok(RunSummary {
         suites: runs,
         published,

@@ -9,7 +9,10 @@ fn main() -> ExitCode {
     match run_benchmarks::cli::run(&cli, &mut std::io::stdout(), &mut std::io::stderr()) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("run-benchmarks: error: {error}");
+            eprintln!(
+                "run-benchmarks: error: {}",
+                run_benchmarks::inert(&error.to_string())
+            );
             ExitCode::from(2)
         }
     }

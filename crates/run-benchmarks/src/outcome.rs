@@ -28,8 +28,8 @@ pub enum Outcome {
     },
     /// pytest failed; the benchmarks of the tests that passed were recorded.
     PytestFailed {
-        /// pytest's exit code (None: killed by a signal).
-        code: Option<i32>,
+        /// How pytest ended.
+        exit: crate::pytest::Exit,
         /// Benchmarks recorded from its report.
         benchmarks: usize,
         /// Benchmarks of failed tests, left out (see `--keep-failed`).
@@ -60,6 +60,8 @@ pub enum Outcome {
         procs: u32,
         /// Each failed rank and what happened to it.
         ranks: Vec<(u32, String)>,
+        /// The launcher's own refusal to start the ranks, with what to do, when it said one.
+        launcher: Option<String>,
     },
     /// Our own I/O failed: the history, the merged MPI report or the rank wrapper.
     WriteError {
@@ -120,15 +122,14 @@ impl Outcome {
                 plural(*benchmarks, "benchmark")
             ),
             Outcome::NoBenchmarks { reason } => format!("no benchmark ran: {reason}"),
-            Outcome::PytestFailed { code, benchmarks, left_out } => {
-                let how = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
+            Outcome::PytestFailed { exit, benchmarks, left_out } => {
                 let left_out = match left_out {
                     0 => String::new(),
                     1 => "; 1 benchmark of a failed test left out (--keep-failed records it)".to_string(),
                     n => format!("; {n} benchmarks of failed tests left out (--keep-failed records them)"),
                 };
                 format!(
-                    "pytest {how}; {benchmarks} {} recorded{left_out}",
+                    "pytest {exit}; {benchmarks} {} recorded{left_out}",
                     plural(*benchmarks, "benchmark")
                 )
             }
@@ -142,9 +143,10 @@ impl Outcome {
                 running.join(", ")
             ),
             Outcome::CorruptReport { error } => format!("nothing recorded: {error}"),
-            Outcome::RanksFailed { procs, ranks } => format!(
-                "{}; nothing recorded at {procs} processes",
-                ranks.iter().map(|(rank, why)| format!("rank {rank} of {procs} {why}")).collect::<Vec<_>>().join("; ")
+            Outcome::RanksFailed { procs, ranks, launcher } => format!(
+                "{}; nothing recorded at {procs} processes{}",
+                ranks.iter().map(|(rank, why)| format!("rank {rank} of {procs} {why}")).collect::<Vec<_>>().join("; "),
+                launcher.as_ref().map_or(String::new(), |said| format!("; the launcher said: {said}"))
             ),
             Outcome::WriteError { error } => format!("a file of this run could not be read or written: {error}"),
         }
@@ -167,6 +169,27 @@ pub fn unit_name(suite: &str, procs: Option<u32>) -> String {
         Some(p) => format!("{suite} x{p}"),
         None => suite,
     }
+}
+
+/// The stem of the files named after a suite at a process count (`kmeans.x4`): its report and
+/// state in the run's folder, its log in `logs/`. A folder name may be 255 bytes long, and every
+/// name made from it must stay within that limit with its suffixes: a long name keeps its start
+/// and gets a hash of the whole instead of the rest.
+pub fn file_stem(suite: &str, procs: Option<u32>) -> String {
+    use std::hash::{Hash, Hasher};
+    const KEPT: usize = 100;
+    let full = unit_name(suite, procs).replace(' ', ".");
+    if full.len() <= KEPT + 20 {
+        return full;
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    full.hash(&mut hasher);
+    let end = (0..=KEPT)
+        .rev()
+        .find(|&i| full.is_char_boundary(i))
+        .unwrap_or(0);
+    let count = procs.map_or(String::new(), |p| format!(".x{p}"));
+    format!("{}-{:016x}{count}", &full[..end], hasher.finish())
 }
 
 /// One suite of a run (at one process count, under a launcher).
@@ -234,30 +257,22 @@ impl SuiteRun {
     }
 }
 
-/// The end-of-run table: suite, outcome, benchmarks, time.
+/// The end-of-run table: outcome, benchmarks, time, suite. The suite's name comes last: a row
+/// never starts with a name someone else chose (a CI system takes a line starting with `::` for
+/// a command).
 pub fn summary_table(runs: &[SuiteRun]) -> String {
-    let names: Vec<String> = runs
-        .iter()
-        .map(|r| unit_name(&r.suite.name, r.procs))
-        .collect();
-    let width = names
-        .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
     let mut table = format!(
-        "{:width$}  {:14}  {:>10}  {:>8}\n",
-        "suite", "outcome", "benchmarks", "time"
+        "{:14}  {:>10}  {:>8}  suite\n",
+        "outcome", "benchmarks", "time"
     );
-    for (run, name) in runs.iter().zip(&names) {
+    for run in runs {
         let _ = writeln!(
             table,
-            "{:width$}  {:14}  {:>10}  {:>6.1} s",
-            name,
+            "{:14}  {:>10}  {:>6.1} s  {}",
             run.outcome.label(),
             run.outcome.recorded(),
-            run.elapsed.as_secs_f64()
+            run.elapsed.as_secs_f64(),
+            unit_name(&run.suite.name, run.procs)
         );
     }
     table

@@ -2,7 +2,7 @@
 
 Always: records which tests failed (so their benchmarks stay out of the history) and which test
 runs now (so a run stopped at its time limit can say where each process was), in files named by
-RUN_BENCHMARKS_STATE: STATE.failed (node ids, one a line), STATE.current (the running test's
+RUN_BENCHMARKS_STATE: STATE.failed (node ids, one JSON string a line), STATE.current (the running test's
 number and node id, tab-separated; empty once the session is over) and STATE.error.
 
 Under an MPI launcher (RUN_BENCHMARKS_LOCKSTEP=1): every rank runs the same rounds and iterations
@@ -12,12 +12,21 @@ rounds = max_time / duration), so ranks doing uneven work choose different count
 step and wait forever in the benchmarked code's collectives. Calibration cannot run on rank 0 alone
 (the benchmarked function may be a collective), so every rank runs each calibration step and every
 decision is taken on a value all ranks agree on: the slowest rank's time, rank 0's clock.
-A rank that never reaches a benchmark (its test failed or was skipped before it) would leave the
-others waiting at its start forever: while they wait they watch the other ranks' state files
+A rank whose test fails (inside a benchmark, where the others wait in the benchmarked code's
+collectives, or before it) ends the job at once with MPI_Abort, after writing the failure's
+traceback to its output and its one-line cause to STATE.error: a failed test fails the process
+count anyway (nothing is recorded at it), and the others would otherwise wait until the time
+limit. A rank that never reaches a benchmark for another reason (skipped before it) would leave
+the others waiting at its start forever: while they wait they watch the other ranks' state files
 (RUN_BENCHMARKS_RANKS/rank-R.current), and when one has moved past the test or finished, the
 waiting rank says so in its STATE.error and ends the job with MPI_Abort.
+
+State files are replaced whole (a temporary file, then a rename), so another rank never reads one
+half written: an empty `.current` means "finished", and a rank that read one while it was being
+rewritten once took a rank in the middle of its tests for finished.
 """
 
+import json
 import os
 import sys
 import time
@@ -28,11 +37,22 @@ import pytest
 STATE = os.environ.get("RUN_BENCHMARKS_STATE")
 _failed = []
 _tests_started = 0
+# Under a launcher with more than one rank: (communicator, config) to end the job with.
+_job = None
 
 
-def _write(suffix, text, mode="w"):
+def _write(suffix, text):
+    """Replaces STATE+suffix whole: written beside it, then renamed over it."""
     if STATE:
-        with open(STATE + suffix, mode) as file:
+        temporary = f"{STATE}{suffix}.{os.getpid()}.tmp"
+        with open(temporary, "w") as file:
+            file.write(text)
+        os.replace(temporary, STATE + suffix)
+
+
+def _append(suffix, text):
+    if STATE:
+        with open(STATE + suffix, "a") as file:
             file.write(text)
 
 
@@ -55,6 +75,9 @@ def pytest_configure(config):
         _write(".error", message)
         raise pytest.UsageError(message) from error
     _in_lockstep(BenchmarkFixture, MPI.COMM_WORLD, MPI)
+    if MPI.COMM_WORLD.Get_size() > 1:
+        global _job
+        _job = (MPI.COMM_WORLD, config)
 
 
 def pytest_runtest_logstart(nodeid, location):
@@ -68,7 +91,31 @@ def pytest_runtest_logreport(report):
     # some of them, and none may overwrite another's.
     if report.failed and report.nodeid not in _failed:
         _failed.append(report.nodeid)
-        _write(".failed", f"{report.nodeid}\n", mode="a")
+        # One JSON string a line: an id may hold a newline (pytest keeps control characters in
+        # ids when told to).
+        _append(".failed", json.dumps(report.nodeid) + "\n")
+        if _job is not None:
+            _stop_the_job(report)
+
+
+def _stop_the_job(report):
+    """Says why this rank failed (its output gets the traceback) and ends every rank."""
+    comm, config = _job
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+    cause = crash.message if crash is not None else (lines[-1] if lines else "no details")
+    cause = cause.splitlines()[0][:500] if cause else "no details"
+    _write(".error", f"failed {report.nodeid}: {cause}")
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=False)
+    sys.stderr.write(
+        f"\nrun-benchmarks: rank {comm.Get_rank()} of {comm.Get_size()} failed {report.nodeid} "
+        f"({report.when}); every rank is stopped (MPI_Abort), as nothing can be recorded at this "
+        f"process count:\n{report.longreprtext}\n"
+    )
+    sys.stderr.flush()
+    comm.Abort(1)
 
 
 def pytest_sessionfinish(session, exitstatus):

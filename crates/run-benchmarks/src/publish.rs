@@ -5,12 +5,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aggregate::{AppendOptions, Loaded};
-use bench_model::HistoryEntry;
+use bench_model::{inert, HistoryEntry};
 
 use crate::{Error, Publish, Published, Results, SuiteRun};
 
@@ -59,6 +60,9 @@ const NEVER_ADDED: [&str; 3] = [
 
 /// What `run-benchmarks` commits, relative to the `--publish` folder.
 const PUBLISHED: [&str; 3] = ["data", "plots", ".gitignore"];
+
+/// Names the local commit while a carry (see `DataRepo::carry_onto`) has moved HEAD away from it.
+const CARRYING: &str = "refs/run-benchmarks/carrying";
 
 /// Git's name for the empty tree: the base of two histories that share no commit.
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -125,8 +129,10 @@ impl DataRepo {
     }
 
     /// Refuses a checkout in the middle of a merge, rebase, cherry-pick or revert, or holding
-    /// changes the user has not committed: publishing must never commit, reset or delete them.
-    pub fn check_ready(&self) -> Result<(), GitError> {
+    /// changes of the user's: publishing must never commit, reset or delete them. Returns the
+    /// files of ours an earlier run wrote and did not commit (it was killed, or every suite
+    /// failed), which this run commits.
+    pub fn check_ready(&self) -> Result<Vec<String>, Error> {
         for (marker, what, finish) in [
             ("MERGE_HEAD", "a merge", "git commit, or git merge --abort"),
             (
@@ -151,45 +157,200 @@ impl DataRepo {
             ),
         ] {
             if self.git_path(marker)?.exists() {
-                return Err(self.error(
-                    "status",
-                    &format!("{what} is in progress in this checkout; finish it ({finish}), then run again"),
-                ));
+                return Err(self.not_ready(format!(
+                    "{what} is in progress in this checkout; finish it ({finish}), then run again"
+                )));
             }
         }
-        let status = git(
-            &self.top,
-            &["status", "--porcelain", "-z", "--untracked-files=all"],
-        )?;
-        let mut changed = Vec::new();
+        let (ours, theirs): (Vec<Change>, Vec<Change>) = self
+            .status(&[])?
+            .into_iter()
+            .partition(|c| c.is_addition() && self.is_own(&c.path));
+        let ours: Vec<String> = ours.into_iter().map(|c| c.path).collect();
+        if theirs.is_empty() {
+            return Ok(ours);
+        }
+        let listed: Vec<String> = theirs
+            .iter()
+            .take(10)
+            .map(|c| format!("{} ({})", c.path.escape_debug(), c.describe()))
+            .collect();
+        let more = match theirs.len() {
+            n if n > 10 => format!(" and {} more (git status lists them)", n - 10),
+            _ => String::new(),
+        };
+        let aside: Vec<String> = theirs.iter().map(|c| shell_word(&c.path)).collect();
+        let kept = match ours.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; what an earlier run of run-benchmarks wrote and did not commit ({}) stays as \
+                 it is and is committed by the first run after that",
+                ours.iter()
+                    .map(|p| p.escape_debug().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err(self.not_ready(format!(
+            "it holds uncommitted changes run-benchmarks did not make: {}{more}; publishing never \
+             commits, stashes or discards them: commit them, or set just them aside with \
+             `git -C {} stash push --include-untracked -- {}`, then run again{kept}",
+            listed.join(", "),
+            shell_word(&self.top.to_string_lossy()),
+            aside.join(" ")
+        )))
+    }
+
+    /// Whether `path` (relative to the work tree's top) is a file run-benchmarks writes and
+    /// commits: a history or archive chunk, a list, a shipped plot as shipped, our `.gitignore`.
+    fn is_own(&self, path: &str) -> bool {
+        let Some(relative) = path.strip_prefix(&self.prefix) else {
+            return false;
+        };
+        let holds = |text: &str| {
+            std::fs::read(self.path.join(relative)).is_ok_and(|t| t == text.as_bytes())
+        };
+        match relative {
+            "data/list.json" | "plots/list.json" => true,
+            ".gitignore" => holds(crate::results::GITIGNORE),
+            _ => {
+                if let Some(inside) = relative.strip_prefix("data/") {
+                    history_suite(inside).is_some()
+                } else if let Some(name) = relative.strip_prefix("plots/") {
+                    crate::plots::SHIPPED
+                        .iter()
+                        .any(|(shipped, text)| *shipped == name && holds(text))
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// `git status` of the whole work tree (`extra` arguments added), one [`Change`] a file.
+    fn status(&self, extra: &[&str]) -> Result<Vec<Change>, GitError> {
+        let mut args = vec!["status", "--porcelain", "-z", "--untracked-files=all"];
+        args.extend_from_slice(extra);
+        let status = git(&self.top, &args)?;
+        let mut changes = Vec::new();
         let mut fields = status.split('\0').filter(|f| !f.is_empty());
         while let Some(field) = fields.next() {
             let (code, path) = field.split_at(field.len().min(3));
-            changed.push(path.to_string());
             // A rename's second field is its old name.
             if code.starts_with('R') || code.starts_with('C') {
                 fields.next();
             }
+            changes.push(Change {
+                code: code.trim_end().to_string(),
+                path: path.to_string(),
+            });
         }
-        if changed.is_empty() {
+        Ok(changes)
+    }
+
+    /// Our files below the published paths as `git status` shows them, ignored ones included:
+    /// what a commit has yet to take.
+    fn own_changes(&self) -> Result<Vec<Change>, GitError> {
+        let paths: Vec<String> = PUBLISHED
+            .iter()
+            .map(|p| format!("{}{p}", self.prefix))
+            .collect();
+        let mut args = vec!["--ignored=traditional", "--"];
+        args.extend(paths.iter().map(String::as_str));
+        Ok(self
+            .status(&args)?
+            .into_iter()
+            .filter(|c| self.is_own(&c.path))
+            .collect())
+    }
+
+    /// The files of ours the repository's ignore rules would keep out of a commit, each with the
+    /// rule (`.gitignore:1: *.json`), for a warning: they are added regardless.
+    pub fn ignored_own_files(&self, suites: &[crate::Suite]) -> Vec<String> {
+        let mut paths: Vec<String> = suites
+            .iter()
+            .map(|s| format!("{}data/{}/aggregate.json", self.prefix, s.name))
+            .collect();
+        for own in ["data/list.json", "plots/list.json"] {
+            paths.push(format!("{}{own}", self.prefix));
+        }
+        paths.extend(
+            crate::plots::SHIPPED
+                .iter()
+                .map(|(name, _)| format!("{}plots/{name}", self.prefix)),
+        );
+        let mut args = vec!["check-ignore", "-v", "--"];
+        args.extend(paths.iter().map(String::as_str));
+        // Exit 1: nothing ignored.
+        let said = git(&self.top, &args).unwrap_or_default();
+        said.lines()
+            .filter_map(|line| {
+                let (rule, path) = line.split_once('\t')?;
+                let relative = path.strip_prefix(&self.prefix).unwrap_or(path);
+                let (source, rest) = rule.split_once(':')?;
+                let (number, pattern) = rest.split_once(':')?;
+                Some(format!(
+                    "{} ({source}:{number}: {pattern})",
+                    relative.escape_debug()
+                ))
+            })
+            .collect()
+    }
+
+    /// Fails unless every file of ours is committed as it is in the work tree: what the run says
+    /// it published must be in the commit.
+    pub fn verify_committed(&self) -> Result<(), Error> {
+        let missing = self.own_changes()?;
+        if missing.is_empty() {
             return Ok(());
         }
-        let shown: Vec<String> = changed
+        Err(self.not_ready(format!(
+            "after the commit, files run-benchmarks wrote are still not in it: {}; nothing was \
+             pushed; check the repository's ignore rules and hooks, then run again (the files are \
+             kept and the next run commits them)",
+            missing
+                .iter()
+                .map(|c| format!("{} ({})", c.path.escape_debug(), c.describe()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
+    fn not_ready(&self, message: String) -> Error {
+        Error::NotReady {
+            repo: self.path.clone(),
+            message: redact(&message),
+        }
+    }
+
+    /// Removes the `index.lock` a git command killed in the middle of its work left (SIGKILL gives
+    /// it no chance to remove it, and every later git command refuses to run while it is there),
+    /// and says so. While a git command does run in this repository (the user's commit waiting
+    /// for its editor), the lock is its own: the checkout is refused before anything runs. No run
+    /// of ours runs git here now: this run holds the checkout's lock.
+    pub fn clear_index_lock(&self) -> Result<Option<String>, Error> {
+        let lock = self.git_path("index.lock")?;
+        if !lock.exists() {
+            return Ok(None);
+        }
+        let places: Vec<PathBuf> = [self.top.clone(), self.git_path(".")?]
             .iter()
-            .take(5)
-            .map(|p| p.escape_debug().to_string())
+            .filter_map(|p| std::fs::canonicalize(p).ok())
             .collect();
-        let more = match changed.len() {
-            n if n > 5 => format!(" and {} more", n - 5),
-            _ => String::new(),
-        };
-        Err(self.error(
-            "status",
-            &format!(
-                "the checkout has uncommitted changes ({}{more}); publishing never touches files it did not write: commit them, or set them aside with git stash -u, then run again",
-                shown.join(", ")
-            ),
-        ))
+        if let Some(pid) = git_running_in(&places) {
+            return Err(self.not_ready(format!(
+                "a git command (pid {pid}) is running in this checkout and holds {}; let it \
+                 finish, then run again",
+                lock.display()
+            )));
+        }
+        std::fs::remove_file(&lock)
+            .map_err(|e| self.error("index", &format!("{}: {e}", lock.display())))?;
+        let shown = lock.strip_prefix(&self.path).unwrap_or(&lock);
+        Ok(Some(format!(
+            "removed {}, which a git command that was killed left behind",
+            bench_model::shown(shown)
+        )))
     }
 
     /// Keeps our locks, temporaries and logs out of `git status` through `.git/info/exclude`,
@@ -353,6 +514,19 @@ impl DataRepo {
         add.extend_from_slice(&present);
         add.extend_from_slice(&NEVER_ADDED);
         git(&self.path, &add)?;
+        // The repository's ignore rules may hide our own files (`*.json`): those are named one
+        // by one and added regardless; locks and temporaries never are.
+        let ignored: Vec<String> = self
+            .own_changes()?
+            .into_iter()
+            .filter(|c| c.code == "!!")
+            .map(|c| c.path)
+            .collect();
+        if !ignored.is_empty() {
+            let mut add = vec!["add", "-f", "--"];
+            add.extend(ignored.iter().map(String::as_str));
+            git(&self.top, &add)?;
+        }
         let staged = git(
             &self.top,
             &[
@@ -474,6 +648,9 @@ impl DataRepo {
         for suite in &suites {
             local.push((suite.clone(), suite_entries(&results.history(suite))?));
         }
+        // Should this run be killed before the merge is made, the next run finds the local
+        // commit here and puts it back (see `recover_carry`).
+        git(&self.path, &["update-ref", CARRYING, &ours])?;
         git(&self.top, &["reset", "-q", "--hard", theirs])?;
         // From here on HEAD is the remote's commit: any failure (a git step, a history write, an
         // index.lock held by another git) puts the local commit and a clean work tree back, so
@@ -500,16 +677,39 @@ impl DataRepo {
                 git(&self.path, &["update-ref", "HEAD", merge.trim()])?;
                 Ok(carried)
             });
-        match carried {
-            Ok(carried) => Ok(format!(
+        if carried.is_err() {
+            self.restore(&ours);
+        }
+        let _ = git(&self.path, &["update-ref", "-d", CARRYING]);
+        carried.map(|carried| {
+            format!(
                 "{carried} {} carried onto the remote's state",
                 if carried == 1 { "entry" } else { "entries" }
-            )),
-            Err(error) => {
+            )
+        })
+    }
+
+    /// Puts back the local commit of a carry that was killed half way (HEAD on the remote's
+    /// commit, the local runs partly applied): the next sync or push carries it again. Says
+    /// what it did; nothing when no carry was interrupted.
+    pub fn recover_carry(&self) -> Result<Option<String>, GitError> {
+        let Ok(ours) = rev_parse(&self.path, CARRYING) else {
+            return Ok(None);
+        };
+        let said = match self.contains(&ours) {
+            // Killed after the merge was made: nothing to put back.
+            true => None,
+            false => {
                 self.restore(&ours);
-                Err(error)
+                Some(format!(
+                    "{} held a re-application on the remote's state that was interrupted; put the local commit {} back, to be carried again",
+                    bench_model::shown(&self.path),
+                    &ours[..ours.len().min(12)]
+                ))
             }
-        }
+        };
+        git(&self.path, &["update-ref", "-d", CARRYING])?;
+        Ok(said)
     }
 
     /// Puts the local commit `ours` back after a failed carry: HEAD, index and work tree, and
@@ -582,6 +782,62 @@ impl DataRepo {
     }
 }
 
+/// A live git process whose working directory is in one of `places`, if any (`/proc`; the
+/// processes of other users, which cannot be seen, do not count).
+fn git_running_in(places: &[PathBuf]) -> Option<u32> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (comm, rest) = stat.split_once(" (")?.1.rsplit_once(')')?;
+        let alive = !rest.trim_start().starts_with(['Z', 'X']);
+        let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
+        (alive && comm.starts_with("git") && places.iter().any(|p| cwd.starts_with(p)))
+            .then_some(pid)
+    })
+}
+
+/// One file `git status` shows: its code (`M`, `??`, `!!` ...) and path from the work tree's top.
+#[derive(Debug, Clone)]
+struct Change {
+    code: String,
+    path: String,
+}
+
+impl Change {
+    /// A file added or changed, not deleted or renamed: what a run of ours leaves.
+    fn is_addition(&self) -> bool {
+        !self.code.contains(['D', 'R', 'C', 'U'])
+    }
+
+    fn describe(&self) -> &'static str {
+        match self.code.as_str() {
+            "??" => "untracked",
+            "!!" => "ignored",
+            c if c.contains('U') => "unmerged",
+            c if c.contains('D') => "deleted",
+            c if c.contains('R') => "renamed",
+            c if c.contains('A') => "added",
+            _ => "modified",
+        }
+    }
+}
+
+/// `word` as one shell word: bare when it is plain, otherwise in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:@%+=,-".contains(c));
+    match plain {
+        true => word.to_string(),
+        false => format!(
+            "'{}'",
+            bench_model::shown(Path::new(word)).replace('\'', "'\\''")
+        ),
+    }
+}
+
 /// The suite of a path below `data/` when it is a history: `SUITE/aggregate.json` or a chunk
 /// `SUITE/archive/NNNN_*.json`.
 fn history_suite(relative: &str) -> Option<&str> {
@@ -625,11 +881,18 @@ pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, GitError> {
         .current_dir(repo)
         .stdin(Stdio::null())
         .env("GIT_TERMINAL_PROMPT", "0")
+        // A group of its own: Ctrl-C or a kill of our process group ends us, not git in the
+        // middle of writing its index (which would leave index.lock and stop every later git).
+        .process_group(0)
         .output()
         .map_err(|e| GitError {
             command: command.into(),
             repo: repo.to_path_buf(),
-            message: format!("cannot run git: {e}; install git"),
+            // Starting a process in a folder that is not there fails as a missing program does.
+            message: match repo.is_dir() {
+                true => format!("cannot run git: {e}; install git"),
+                false => "no such folder".to_string(),
+            },
         })?;
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
@@ -700,10 +963,14 @@ fn commit_message(runs: &[SuiteRun]) -> String {
         .as_ref()
         .and_then(|c| c.branch())
         .unwrap_or("unknown branch");
+    // The report's commit and branch, names and node ids are the measured project's: each
+    // stays on its line.
+    let (id, short, branch) = (inert(id), inert(short), inert(branch));
     let mut message = format!("benchmarks of {short} on {branch}\n\nmeasured commit: {id}\n");
     for run in runs {
         let name = crate::outcome::unit_name(&run.suite.name, run.procs);
-        message.push_str(&format!("{name}: {}\n", run.outcome.describe()));
+        // A list item: no line of the message starts with a name (`git log` output in CI).
+        message.push_str(&format!("- {name}: {}\n", inert(&run.outcome.describe())));
     }
     message
 }
@@ -718,7 +985,17 @@ pub(crate) fn publish_results(
     progress: &mut dyn Write,
 ) -> Result<Published, Error> {
     let message = commit_message(runs);
-    let committed = repo.commit(&message)?;
+    // A full disk, a hook: the histories hold the run, the commit does not; the next run's
+    // check finds the files of ours uncommitted and commits them.
+    let committed = repo.commit(&message).map_err(|e| GitError {
+        message: format!(
+            "{}; what this run recorded stays in the checkout, uncommitted: the next --publish run commits and publishes it",
+            e.message
+        ),
+        ..e
+    })?;
+    repo.verify_committed()?;
+    crate::watch::tell("committed");
     // Even with nothing new, earlier --no-push commits may still need to reach the remote.
     if !publish.push || rev_parse(&repo.path, "HEAD").is_err() {
         return Ok(Published {
@@ -846,7 +1123,7 @@ mod tests {
         };
         let message = commit_message(&[run(1, 3), run(2, 3)]);
         assert!(
-            message.ends_with("\nkmeans x1: 3 benchmarks\nkmeans x2: 3 benchmarks\n"),
+            message.ends_with("\n- kmeans x1: 3 benchmarks\n- kmeans x2: 3 benchmarks\n"),
             "{message}"
         );
     }

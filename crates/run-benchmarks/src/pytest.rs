@@ -80,11 +80,12 @@ impl State {
             std::fs::read_to_string(PathBuf::from(path)).ok()
         };
         State {
+            // One JSON string a line: ids may hold newlines.
             failed: read(".failed")
                 .unwrap_or_default()
                 .lines()
                 .filter(|l| !l.is_empty())
-                .map(String::from)
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|_| l.to_string()))
                 .collect(),
             // "NUMBER<TAB>NODE_ID": the number lets ranks tell who is ahead.
             current: read(".current").map(|c| {
@@ -101,6 +102,67 @@ impl State {
             Some("") => "had finished its tests".to_string(),
             Some(test) => format!("in {test}"),
             None => "had not started a test".to_string(),
+        }
+    }
+}
+
+/// How a process ended: its exit code, or the signal that killed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl Exit {
+    /// What the system says of a child that ended.
+    pub fn of(status: ExitStatus) -> Exit {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => Exit::Code(-1),
+        }
+    }
+
+    /// A shell's `$?` for a command: 128 + N when signal N killed it.
+    pub fn from_shell(code: i32) -> Exit {
+        match code {
+            129..=192 => Exit::Signal(code - 128),
+            code => Exit::Code(code),
+        }
+    }
+
+    /// Whether it exited with this code.
+    pub fn is(&self, code: i32) -> bool {
+        *self == Exit::Code(code)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Exit::Code(code) => write!(f, "exited with {code}"),
+            Exit::Signal(signal) => {
+                let name = match signal {
+                    1 => "SIGHUP",
+                    2 => "SIGINT",
+                    3 => "SIGQUIT",
+                    4 => "SIGILL",
+                    6 => "SIGABRT",
+                    7 => "SIGBUS",
+                    8 => "SIGFPE",
+                    9 => "SIGKILL",
+                    11 => "SIGSEGV",
+                    13 => "SIGPIPE",
+                    14 => "SIGALRM",
+                    15 => "SIGTERM",
+                    24 => "SIGXCPU",
+                    _ => return write!(f, "was killed by signal {signal}"),
+                };
+                write!(f, "was killed by signal {signal} ({name})")
+            }
         }
     }
 }
@@ -146,7 +208,6 @@ pub struct Execution {
 }
 
 /// One pytest process to run.
-#[derive(Debug)]
 pub struct Job<'a> {
     /// Its command line (see [`Launch::single`] and [`crate::mpi`]).
     pub words: Vec<String>,
@@ -164,6 +225,9 @@ pub struct Job<'a> {
     pub state: &'a Path,
     /// Environment variables besides ours (see [`Launch::env`]).
     pub env: &'a [(String, String)],
+    /// Asked while it runs: true ends it and every process it started, as the time limit does
+    /// (under a launcher: a rank has failed and the launcher would keep the others waiting).
+    pub stop: Option<&'a dyn Fn() -> bool>,
 }
 
 /// The environment variable that marks every process of one run, inherited by all descendants,
@@ -184,11 +248,16 @@ pub fn run(job: &Job) -> Execution {
     );
     let started = Instant::now();
     let (ending, copier) = match spawn(job, &mark) {
-        Ok((child, copier)) => (wait(child, job.timeout), Some(copier)),
+        Ok((child, copier)) => {
+            // Should this run be killed, its watcher ends the group and the marked processes.
+            crate::watch::tell(&format!("group {} {mark}", child.id()));
+            (wait(child, job.timeout, job.stop), Some(copier))
+        }
         Err(error) => (Ending::NotStarted(error), None),
     };
     let elapsed = started.elapsed();
     let leftovers = end_marked(&mark);
+    crate::watch::tell("ended");
     if let Some(copier) = copier {
         // The output ends when the last holder of the pipe is gone; a process that wiped its
         // environment escapes the mark, so its copy of the pipe must not keep us waiting.
@@ -212,7 +281,7 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
         io::Error::new(io::ErrorKind::InvalidInput, "the pytest command is empty")
     })?;
     // Appended to: a suite's confirmation reruns add to its log.
-    let mut log = File::options().create(true).append(true).open(job.log)?;
+    let log = File::options().create(true).append(true).open(job.log)?;
     // The plugin first, then the PYTHONPATH the run asks for (bisection's) or the inherited one.
     let mut python_path = job.plugin.as_os_str().to_owned();
     let existing = match job.env.iter().rev().find(|(k, _)| k == "PYTHONPATH") {
@@ -244,36 +313,45 @@ fn spawn(job: &Job, mark: &str) -> io::Result<(Child, JoinHandle<()>)> {
     drop(command);
     let echo = job.echo;
     let copier = std::thread::spawn(move || {
+        let mut log = crate::log::CappedLog::new(log);
         let mut buffer = [0u8; 8192];
         while let Ok(n) = reader.read(&mut buffer) {
             if n == 0 {
                 break;
             }
-            let _ = log.write_all(&buffer[..n]);
+            let _ = log.write(&buffer[..n]);
             if echo {
                 let mut stdout = io::stdout().lock();
                 let _ = stdout.write_all(&buffer[..n]);
                 let _ = stdout.flush();
             }
         }
+        let _ = log.finish();
     });
     Ok((child, copier))
 }
 
-fn wait(mut child: Child, timeout: Option<Duration>) -> Ending {
-    let Some(timeout) = timeout else {
+fn wait(mut child: Child, timeout: Option<Duration>, stop: Option<&dyn Fn() -> bool>) -> Ending {
+    if timeout.is_none() && stop.is_none() {
         return match child.wait() {
             Ok(status) => Ending::Exited(status),
             Err(error) => Ending::NotStarted(error),
         };
-    };
-    let deadline = Instant::now() + timeout;
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Ending::Exited(status),
-            Ok(None) if Instant::now() >= deadline => {
+            Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
                 kill_group(&mut child);
                 return Ending::TimedOut;
+            }
+            Ok(None) if stop.is_some_and(|stop| stop()) => {
+                kill_group(&mut child);
+                return match child.wait() {
+                    Ok(status) => Ending::Exited(status),
+                    Err(error) => Ending::NotStarted(error),
+                };
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             Err(error) => return Ending::NotStarted(error),
@@ -464,18 +542,6 @@ pub fn command_words(text: &str) -> Vec<String> {
     words
 }
 
-/// A path for a file of this run, outside the source tree.
-pub fn run_folder() -> io::Result<PathBuf> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    let folder =
-        std::env::temp_dir().join(format!("run-benchmarks-{stamp}-{}", std::process::id()));
-    std::fs::create_dir_all(&folder)?;
-    Ok(folder)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,12 +558,12 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.path().join("rank-1.failed"),
-            "test_k.py::x\ntest_k.py::y\n",
+            "\"test_k.py::x\"\n\"test_k.py::y[a\\nb]\"\n",
         )
         .unwrap();
         let read = State::read(&state);
         assert_eq!(read.place(), "in test_k.py::test_fit[a b]");
-        assert_eq!(read.failed, ["test_k.py::x", "test_k.py::y"]);
+        assert_eq!(read.failed, ["test_k.py::x", "test_k.py::y[a\nb]"]);
         assert_eq!(read.error, None);
         std::fs::write(dir.path().join("rank-1.current"), "").unwrap();
         assert_eq!(State::read(&state).place(), "had finished its tests");

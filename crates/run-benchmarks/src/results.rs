@@ -8,6 +8,10 @@ use bench_model::Error as ModelError;
 
 use crate::{plots, Error};
 
+/// The `.gitignore` a results folder gets when it has none.
+pub(crate) const GITIGNORE: &str =
+    "# Written by run-benchmarks: lock files, temporaries and pytest logs.\n.*.lock\n.*.tmp.*\n/logs/\n";
+
 /// The results folder: `data/<suite>/aggregate.json`, `data/list.json`, `plots/`, `logs/`.
 #[derive(Debug, Clone)]
 pub struct Results {
@@ -82,9 +86,7 @@ impl Results {
 
         let ignore = self.root.join(".gitignore");
         if !ignore.exists() {
-            bench_model::fsio::write_atomic(&ignore, |w| {
-                w.write_all(b"# Written by run-benchmarks: lock files, temporaries and pytest logs.\n.*.lock\n.*.tmp.*\n/logs/\n")
-            })?;
+            bench_model::fsio::write_atomic(&ignore, |w| w.write_all(GITIGNORE.as_bytes()))?;
         }
         Ok(warnings)
     }

@@ -66,6 +66,22 @@ impl Runner {
 
 const PASSING: &str = "def test_sum(benchmark):\n    benchmark(sum, range(10))\n";
 
+/// The step's outputs as GitHub reads `$GITHUB_OUTPUT`: `NAME=VALUE` lines, and `NAME<<DELIMITER`
+/// followed by the value's lines up to the delimiter.
+fn step_outputs(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut outputs = std::collections::BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            outputs.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            outputs.insert(name.to_string(), value.to_string());
+        }
+    }
+    outputs
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -222,11 +238,9 @@ fn main_publishes_then_a_pull_request_is_judged_against_it_and_changes_nothing()
             && summary.contains(&format!("published to `{data}` (committed and pushed)")),
         "{summary}"
     );
-    let outputs = runner.read("output");
-    assert!(
-        outputs.contains("exit-code=0\n") && outputs.contains(&format!("results={data}\n")),
-        "{outputs}"
-    );
+    let outputs = step_outputs(&runner.read("output"));
+    assert_eq!(outputs["exit-code"], "0", "{outputs:?}");
+    assert_eq!(outputs["results"], data, "{outputs:?}");
 
     // On a pull request: judged against main's history, not recorded, never pushed.
     fs::remove_file(runner.path("summary.md")).unwrap();
@@ -261,11 +275,7 @@ fn main_publishes_then_a_pull_request_is_judged_against_it_and_changes_nothing()
         summary.contains("test_sum.py::test_sum") && summary.contains("not published"),
         "{summary}"
     );
-    let report_json = runner.read("output");
-    let report_json = report_json
-        .lines()
-        .find_map(|l| l.strip_prefix("report-json="))
-        .unwrap();
+    let report_json = &step_outputs(&runner.read("output"))["report-json"];
     let verdicts: serde_json::Value =
         serde_json::from_slice(&fs::read(report_json).unwrap()).unwrap();
     assert!(
@@ -336,4 +346,41 @@ fn installing_a_wheel_puts_the_tools_on_path_without_shadowing_the_jobs_python()
             .unwrap();
         assert!(version.status.success(), "{tool}: {}", stderr(&version));
     }
+}
+
+#[test]
+fn a_suites_folder_named_to_inject_neither_issues_commands_nor_forges_outputs() {
+    let Some(pytest) = pytest() else { return };
+    let runner = Runner::new(PASSING);
+    // A folder name with a line break: every line the step writes stays one line, and the
+    // output file gets exactly its three outputs.
+    let hostile = "s\n::error::pwned\nexit-code=0";
+    fs::rename(runner.path("suites"), runner.path(hostile)).unwrap();
+    let output = runner.run(&[
+        ("suites", hostile),
+        ("pytest", &pytest),
+        ("check", "false"),
+        ("install", "none"),
+        // pytest's own output (the suite's code speaking) is not ours to change: kept in the log.
+        ("args", "--quiet"),
+    ]);
+    // pytest cannot run below a folder whose name holds "::" (it takes it for a test's id).
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for line in stdout(&output).lines().chain(stderr(&output).lines()) {
+        assert!(
+            !line.trim_start().starts_with("::") && !line.contains("##["),
+            "a workflow command: {line:?}\n{}",
+            stderr(&output)
+        );
+    }
+    let outputs = step_outputs(&runner.read("output"));
+    assert_eq!(outputs.len(), 3, "{outputs:?}");
+    assert_eq!(outputs["exit-code"], "1", "{outputs:?}");
+    assert_eq!(
+        outputs["results"],
+        format!("{hostile}/results"),
+        "{outputs:?}"
+    );
+    let summary = runner.read("summary.md");
+    assert!(!summary.lines().any(|l| l.starts_with("::")), "{summary}");
 }

@@ -113,7 +113,9 @@ fn each_process_count_gets_entries_with_every_ranks_median_and_the_scaling_plot_
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("scaling x1  recorded") && text.contains("scaling x2  recorded"),
+        ["scaling x1", "scaling x2"].iter().all(|unit| text
+            .lines()
+            .any(|l| l.starts_with("recorded ") && l.ends_with(&format!("  {unit}")))),
         "{text}"
     );
 
@@ -220,14 +222,11 @@ fn a_failing_rank_is_named_and_nothing_is_recorded_for_its_count() {
     );
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    // Rank 0 waits at the benchmark's start for rank 1, which has left the test: it says so and
-    // ends the run rather than wait forever.
+    // Rank 1 fails before the benchmark rank 0 waits at: it says why and ends the run at once.
     assert!(
         text.contains(
-            "flaky x2: rank 0 of 2 stopped the run: rank 1 of 2 never started the benchmark of \
-             test_flaky.py::test_work (had finished its tests; see its output in the log)"
-        ) && text.contains(
-            "; rank 1 of 2 failed test_flaky.py::test_work; nothing recorded at 2 processes"
+            "flaky x2: rank 0 of 2 was ended when rank 1 failed; rank 1 of 2 failed \
+             test_flaky.py::test_work: RuntimeError: rank 1 broke; nothing recorded at 2 processes"
         ),
         "{text}"
     );
@@ -287,22 +286,120 @@ fn a_hanging_rank_ends_at_the_timeout_with_every_process_gone() {
     }
 }
 
+/// A suite whose rank 1 raises in the middle of the measured rounds, between two allreduces:
+/// rank 0 then sits in an allreduce that will never complete while rank 1 moves on.
+fn breaking_suite(dir: &Path, pids: &Path) {
+    write(
+        &dir.join("breaks/test_breaks.py"),
+        &format!(
+            "import os\nfrom mpi4py import MPI\n\nCOMM = MPI.COMM_WORLD\nCALLS = [0]\n\n\
+             def step():\n    CALLS[0] += 1\n    \
+             if COMM.Get_rank() == 1 and CALLS[0] == 50:\n        raise RuntimeError('rank 1 broke')\n    \
+             return COMM.allreduce(CALLS[0])\n\n\
+             def test_work(benchmark):\n    open(os.path.join({:?}, str(os.getpid())), 'w').close()\n    \
+             benchmark(step)\n\n\
+             def test_later(benchmark):\n    benchmark(sum, [1])\n",
+            pids.to_str().unwrap()
+        ),
+    );
+}
+
+/// The pids of the ranks that wrote theirs into `pids`: none may still run.
+fn assert_all_gone(pids: &Path, procs: usize) {
+    let ranks: Vec<String> = fs::read_dir(pids)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ranks.len(), procs, "every rank started: {ranks:?}");
+    for pid in ranks {
+        assert!(!common::running(&pid), "rank process {pid} survived");
+    }
+}
+
 #[test]
-fn a_rank_that_fails_inside_a_collective_mid_rounds_ends_at_the_limit_with_every_process_gone() {
-    // The hard case of real MPI code: rank 1 raises in the middle of the measured rounds, so
-    // rank 0 sits in an allreduce that will never complete while rank 1 moves on.
+fn a_rank_that_fails_inside_an_allreduce_ends_the_run_at_once_with_its_traceback() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    for procs in [2, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let pids = dir.path().join("pids");
+        fs::create_dir(&pids).unwrap();
+        breaking_suite(dir.path(), &pids);
+        let started = Instant::now();
+        // A limit the run must never come near: the failure ends it, not the limit.
+        let output = run(
+            dir.path(),
+            &pytest,
+            &env,
+            // Enough rounds that rank 1's 50th call falls among them, however slow the machine.
+            &[
+                "--procs",
+                &procs.to_string(),
+                "--timeout",
+                "600",
+                "--",
+                "--benchmark-min-rounds=100",
+            ],
+        );
+        let took = started.elapsed();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(took < Duration::from_secs(120), "{took:?}: {text}");
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(!text.contains("time limit"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "breaks x{procs}: rank 0 of {procs} was ended when rank 1 failed; rank 1 of {procs} \
+                 failed test_breaks.py::test_work: RuntimeError: rank 1 broke"
+            )),
+            "{text}"
+        );
+        for rank in 2..procs {
+            assert!(
+                text.contains(&format!(
+                    "rank {rank} of {procs} was ended when rank 1 failed"
+                )),
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains(&format!("nothing recorded at {procs} processes")),
+            "{text}"
+        );
+        // The traceback, with the line that raised, is in the log.
+        let log = fs::read_to_string(dir.path().join(format!("results/logs/breaks.x{procs}.log")))
+            .unwrap();
+        assert!(
+            log.contains("raise RuntimeError('rank 1 broke')")
+                && log
+                    .lines()
+                    .any(|l| l.starts_with("E ") && l.ends_with(" RuntimeError: rank 1 broke")),
+            "{log}"
+        );
+        assert_all_gone(&pids, procs);
+        assert!(!dir
+            .path()
+            .join("results/data/breaks/aggregate.json")
+            .exists());
+    }
+}
+
+#[test]
+fn a_rank_killed_by_a_signal_is_named_and_ends_the_run_when_the_launcher_would_wait() {
     let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let pids = dir.path().join("pids");
     fs::create_dir(&pids).unwrap();
+    // Rank 1 dies as the OOM killer ends a process; rank 0 waits in an allreduce. This mpirun is
+    // told not to end the job when a process exits with a failure (srun does not by default).
     write(
-        &dir.path().join("breaks/test_breaks.py"),
+        &dir.path().join("dies/test_dies.py"),
         &format!(
-            "import os\nfrom mpi4py import MPI\n\nCOMM = MPI.COMM_WORLD\nCALLS = [0]\n\n\
+            "import os, signal\nfrom mpi4py import MPI\n\nCOMM = MPI.COMM_WORLD\nCALLS = [0]\n\n\
              def step():\n    CALLS[0] += 1\n    \
-             if COMM.Get_rank() == 1 and CALLS[0] == 50:\n        raise RuntimeError('rank 1 broke')\n    \
+             if COMM.Get_rank() == 1 and CALLS[0] == 50:\n        os.kill(os.getpid(), signal.SIGKILL)\n    \
              return COMM.allreduce(CALLS[0])\n\n\
              def test_work(benchmark):\n    open(os.path.join({:?}, str(os.getpid())), 'w').close()\n    \
              benchmark(step)\n",
@@ -310,32 +407,37 @@ fn a_rank_that_fails_inside_a_collective_mid_rounds_ends_at_the_limit_with_every
         ),
     );
     let started = Instant::now();
-    let output = run(
-        dir.path(),
-        &pytest,
-        &env,
-        &["--procs", "2", "--timeout", "10"],
-    );
+    let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            &pytest,
+            "--quiet",
+            "--launcher",
+            "mpirun --oversubscribe --mca orte_abort_on_non_zero_status 0 -n {procs}",
+            "--procs",
+            "2",
+            "--timeout",
+            "600",
+            "--",
+            "--benchmark-min-rounds=100",
+        ])
+        .envs(env.iter().cloned())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
     let text = String::from_utf8_lossy(&output.stderr);
-    assert!(started.elapsed() < Duration::from_secs(60), "{text}");
+    assert!(took < Duration::from_secs(120), "{took:?}: {text}");
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.contains("breaks x2: "), "{text}");
     assert!(
-        text.contains("rank 0 of 2 in test_breaks.py::test_work"),
-        "the rank left waiting is named: {text}"
+        text.contains("dies x2: rank 0 of 2 was ended when rank 1 failed")
+            && text.contains(
+                "rank 1 of 2 was killed by signal 9 (SIGKILL) in test_dies.py::test_work"
+            )
+            && !text.contains("exited with 137"),
+        "{text}"
     );
-    let ranks: Vec<String> = fs::read_dir(&pids)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(ranks.len(), 2, "both ranks started: {ranks:?}");
-    for pid in ranks {
-        assert!(!common::running(&pid), "rank process {pid} survived");
-    }
-    assert!(!dir
-        .path()
-        .join("results/data/breaks/aggregate.json")
-        .exists());
+    assert_all_gone(&pids, 2);
 }
 
 #[test]
@@ -368,4 +470,110 @@ fn without_mpi4py_every_rank_says_what_to_install() {
             && text.contains("install it where pytest runs (pip install mpi4py)"),
         "{text}"
     );
+}
+
+#[test]
+fn a_suite_folder_name_of_250_characters_runs_alone_and_under_the_launcher() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Legal on Linux (255 bytes per name); every file named after it must stay within the limit.
+    let name = format!("s{}", "x".repeat(249));
+    write(&dir.path().join(&name).join("test_long.py"), TWO_BENCHMARKS);
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--procs", "1,2", FAST[0], FAST[1], FAST[2]],
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args(["--pytest", &pytest, "--quiet"])
+        .args(FAST)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let history = dir
+        .path()
+        .join("results/data")
+        .join(&name)
+        .join("aggregate.json");
+    let entries: Vec<Value> = serde_json::from_slice(&fs::read(&history).unwrap()).unwrap();
+    assert_eq!(
+        entries.len(),
+        6,
+        "two benchmarks at 1 and 2 processes, then alone"
+    );
+    let logs: Vec<String> = fs::read_dir(dir.path().join("results/logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(logs.len(), 3, "{logs:?}");
+    assert!(
+        logs.iter()
+            .all(|l| l.starts_with("sxxxx") && l.len() <= 255),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn a_launchers_own_refusal_is_on_the_console_with_what_to_do() {
+    let (Some(pytest), Some(env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("scaling/test_scaling.py"), TWO_BENCHMARKS);
+    // More ranks than the machine has cores, without --oversubscribe.
+    let procs = std::thread::available_parallelism().unwrap().get() + 1;
+    let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            &pytest,
+            "--quiet",
+            "--launcher",
+            "mpirun -n {procs}",
+        ])
+        .args(["--procs", &procs.to_string()])
+        .envs(env.iter().cloned())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the launcher said: \"There are not enough slots available in the system to satisfy the {procs} slots that were requested by the application:\" (add --oversubscribe to --launcher"
+        )),
+        "{text}"
+    );
+
+    // As root, Open MPI refuses unless told twice.
+    let root = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&root.stdout).trim() == "0" {
+        let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+            .args(["--pytest", &pytest, "--quiet"])
+            .args([
+                "--launcher",
+                "mpirun --oversubscribe -n {procs}",
+                "--procs",
+                "2",
+            ])
+            .env_remove("OMPI_ALLOW_RUN_AS_ROOT")
+            .env_remove("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(
+                "the launcher said: \"mpirun has detected an attempt to run as root.\" (as root, Open MPI needs OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+            ),
+            "{text}"
+        );
+    }
 }

@@ -26,8 +26,8 @@ fn copy_example_suites(to: &Path) {
     }
 }
 
-/// Every file below `dir` but `skip`, with its content.
-fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+/// Every file and folder below `dir` but `skip`, with its content (a folder: none).
+fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {
@@ -37,9 +37,10 @@ fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 continue;
             }
             if path.is_dir() {
+                files.insert(path.clone(), None);
                 stack.push(path);
             } else {
-                files.insert(path.clone(), fs::read(&path).unwrap());
+                files.insert(path.clone(), Some(fs::read(&path).unwrap()));
             }
         }
     }
@@ -115,11 +116,13 @@ fn two_suites_run_twice_keep_every_benchmark_and_leave_the_sources_as_they_were(
         results.join("logs/arrays.log").is_file(),
         "--quiet keeps pytest's output"
     );
+    let after = snapshot(dir.path(), &results);
     assert_eq!(
-        snapshot(dir.path(), &results),
-        before,
-        "the source tree changed"
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "no file or folder left in the source tree (pytest-benchmark's .benchmarks/ either)"
     );
+    assert!(after == before, "the source tree changed");
 }
 
 #[test]
@@ -171,9 +174,10 @@ fn every_outcome_is_reported_and_the_other_suites_still_recorded() {
     );
     assert_eq!(output.status.code(), Some(1), "{text}");
 
+    // The table's row of a suite: the name last.
     let line = |suite: &str| {
         text.lines()
-            .find(|l| l.starts_with(suite) && !l.contains('['))
+            .find(|l| l.ends_with(&format!("  {suite}")) && !l.contains('['))
             .unwrap_or("")
             .to_string()
     };
@@ -321,6 +325,133 @@ fn usage_errors_exit_2() {
         stderr(&output).contains("--publish needs a git checkout"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn a_results_or_publish_folder_that_is_not_there_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_suites(dir.path());
+    // A link left pointing at a folder since removed (a moved scratch disk).
+    std::os::unix::fs::symlink(
+        dir.path().join("gone/results"),
+        dir.path().join("results-link"),
+    )
+    .unwrap();
+    let output = run_benchmarks(
+        dir.path(),
+        "/no/such/pytest",
+        &["--results", "results-link"],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--results results-link: a symbolic link to ")
+            && text.contains("gone/results, which does not exist")
+            && !text.contains("cannot start"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("running pytest"),
+        "refused before running: {text}"
+    );
+
+    let output = run_benchmarks(dir.path(), "/no/such/pytest", &["--publish", "nowhere"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--publish nowhere: no such folder")
+            && text.contains("git clone")
+            && !text.contains("install git"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_suite_that_prints_without_end_keeps_the_first_and_last_10_mib_in_its_log() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // 30 MiB under -s, as a debugging print left in a loop does.
+    write(
+        &dir.path().join("loud/pytest.ini"),
+        "[pytest]\naddopts = -s\n",
+    );
+    write(
+        &dir.path().join("loud/test_loud.py"),
+        "import sys\n\ndef test_loud(benchmark):\n    print('FIRST LINE')\n    \
+         for _ in range(30 * 1024):\n        sys.stdout.write('x' * 1023 + '\\n')\n    \
+         print('LAST LINE')\n    benchmark(sum, [1])\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let log = fs::read(dir.path().join("results/logs/loud.log")).unwrap();
+    let mib = 1 << 20;
+    assert!(
+        log.len() > 20 * mib && log.len() < 20 * mib + 4096,
+        "{}",
+        log.len()
+    );
+    let log = String::from_utf8_lossy(&log);
+    let first = log.find("FIRST LINE").unwrap();
+    let gap = log.find("bytes of output left out here").unwrap();
+    let last = log.find("LAST LINE").unwrap();
+    assert!(
+        first < 10 * mib && first < gap && gap < last,
+        "{first} {gap} {last}"
+    );
+    assert!(log.contains("first and the last 10 MiB"));
+    // pytest's own summary is at the end, kept.
+    assert!(
+        log.trim_end().ends_with("=") && log.contains("1 passed"),
+        "{}",
+        &log[log.len() - 500..]
+    );
+}
+
+#[test]
+fn the_plugins_state_file_is_never_seen_empty_while_tests_run() {
+    // Ranks under a launcher read each other's `.current` to tell "finished" from "in a test": a
+    // reader must never catch it half written. A thread of the suite's own process reads it in a
+    // loop while 300 tests start one after the other.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("race/conftest.py"),
+        "import os, threading\n\nSTATE = os.environ['RUN_BENCHMARKS_STATE'] + '.current'\n\
+         seen = []\ndone = threading.Event()\n\n\
+         def poll():\n    while not done.is_set():\n        try:\n            \
+         with open(STATE) as f:\n                if f.read() == '':\n                    seen.append(1)\n        \
+         except FileNotFoundError:\n            pass\n\n\
+         threading.Thread(target=poll, daemon=True).start()\n",
+    );
+    write(
+        &dir.path().join("race/test_race.py"),
+        "import pytest\nfrom conftest import seen, done\n\n\
+         @pytest.mark.parametrize('i', range(300))\ndef test_many(i):\n    pass\n\n\
+         def test_zz_never_empty(benchmark):\n    done.set()\n    benchmark(sum, [1])\n    \
+         assert not seen, f'read an empty .current {len(seen)} times'\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let log = fs::read_to_string(dir.path().join("results/logs/race.log")).unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "{}{log}", stderr(&output));
+}
+
+#[test]
+fn a_pytest_killed_by_a_signal_is_said_so_with_the_signal() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("dies/test_dies.py"),
+        "import os, signal\n\ndef test_dies(benchmark):\n    benchmark(sum, [1])\n    \
+         os.kill(os.getpid(), signal.SIGKILL)\n",
+    );
+    let output = run_benchmarks(dir.path(), &pytest, &["--quiet"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("dies: pytest was killed by signal 9 (SIGKILL); 0 benchmarks recorded"),
+        "{text}"
     );
 }
 
@@ -658,4 +789,76 @@ fn a_newline_in_a_suite_name_keeps_every_message_on_one_line() {
         text.lines().all(|l| !l.starts_with("lines")),
         "a name broke a line: {text}"
     );
+}
+
+/// Whether `line` could be taken by GitHub's runner as a workflow command: `::` after leading white
+/// space (the runner trims it), or the older `##[` anywhere in the line.
+fn is_command(line: &str) -> bool {
+    line.trim_start().starts_with("::") || line.contains("##[")
+}
+
+#[test]
+fn hostile_suite_and_benchmark_names_never_become_workflow_commands() {
+    // Anyone who can open a pull request controls folder names and parametrize ids. pytest keeps
+    // control characters in ids when told to (the ini option below), and a folder name may hold
+    // any byte but '/'.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suites = dir.path().join("suites");
+    // pytest itself cannot run a folder whose name holds "::" or "[...]" (it takes them for a
+    // test's id): those fail, and are still named.
+    for name in [
+        "x\n::error title=pwned::owned",
+        "y\r::add-mask::secret",
+        "::warning::z",
+        "w ##[add-mask]v",
+    ] {
+        write(
+            &suites.join(name).join("test_h.py"),
+            "def test_h(benchmark):\n    benchmark(sum, [1])\n",
+        );
+    }
+    let runs = suites.join("ids\nv");
+    write(
+        &runs.join("pytest.ini"),
+        "[pytest]\ndisable_test_id_escaping_and_forfeit_all_rights_to_community_support = true\n",
+    );
+    write(
+        &runs.join("test_ids.py"),
+        "import pytest\n\n\
+         @pytest.mark.parametrize('n', [1, 2], ids=['a\\n::error::id', 'b\\r\\n##[add-mask]id'])\n\
+         def test_id(benchmark, n):\n    benchmark(sum, [n])\n    assert n == 1\n",
+    );
+    let remote = remote_and_clones(dir.path(), &["data"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .args([
+            "--pytest",
+            &pytest,
+            "--quiet",
+            "--publish-failed",
+            "--publish",
+        ])
+        .arg(dir.path().join("data"))
+        .args(FAST)
+        .current_dir(&suites)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    for line in out.lines().chain(err.lines()) {
+        assert!(!is_command(line), "a workflow command: {line:?}\n{err}");
+    }
+    // The names are there, escaped: in the progress, the failed tests and the table.
+    assert!(err.contains(r"x\n::error title=pwned::owned"), "{err}");
+    assert!(
+        err.contains(r"ids\nv: pytest exited with 1; 1 benchmark recorded; 1 benchmark of a failed test left out"),
+        "the failed test is known by its id, newline and all: {err}"
+    );
+    let log = git(&remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(log.contains(r"y\r::add-mask::secret"), "{log}");
+    for line in log.lines() {
+        assert!(!is_command(line), "in the commit message: {line:?}\n{log}");
+    }
 }

@@ -159,6 +159,23 @@ pub fn remote_and_clones(dir: &Path, clones: &[&str]) -> PathBuf {
     remote
 }
 
+/// `suite`'s history on the remote's `main` (`dir/remote.git`), freshly cloned into `dir/check`;
+/// it must parse.
+pub fn remote_history(dir: &Path, suite: &str) -> Vec<serde_json::Value> {
+    let check = dir.join("check");
+    let _ = fs::remove_dir_all(&check);
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            dir.join("remote.git").to_str().unwrap(),
+            check.to_str().unwrap(),
+        ],
+    );
+    history(&check.join("data").join(suite).join("aggregate.json"))
+}
+
 /// `dir/suites/tiny`: one fast benchmark.
 pub fn one_benchmark_suite(dir: &Path) -> PathBuf {
     let suites = dir.join("suites");
