@@ -128,7 +128,8 @@ function problemsOf(config) {
 // order: checked for the plots that draw a line per benchmark across runs. A series is a benchmark
 // of a suite on a machine, at a process count, on a branch; an entry of the original script (no
 // machine) belongs to its suite's machine. A run is named by its time (UTC, to the minute; an entry
-// of the original script has only its commit's time) and its short commit.
+// of the original script has only its commit's time) and its short commit; runs of one commit on
+// one day (a pipeline run's suites, machines and process counts) share a place.
 const perRun = /^(trend|change)(-runs)?$/;
 const utcMinute = (iso) => new Date(/[zZ]$|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`).toISOString().slice(0, 16).replace("T", " ");
 function expectedSeries(files) {
@@ -151,7 +152,8 @@ function runProblems(config, selectionFiles) {
   const expected = expectedSeries(selectionFiles);
   const lines = (config.data?.datasets ?? []).filter((d) => typeOf(config, d) === "line" && d.showLine !== false);
   const problems = [];
-  const shown = Math.min(expected.length, 40);
+  // Past 40 benchmarks, the 20 that moved most.
+  const shown = expected.length > 40 ? 20 : expected.length;
   if (lines.length !== shown) problems.push(`${lines.length} lines for ${expected.length} benchmarks`);
   const unmatched = [...expected];
   for (const line of lines) {
@@ -161,17 +163,21 @@ function runProblems(config, selectionFiles) {
     const factor = unitFactor(line.label);
     if (factor === undefined) { problems.push(`line "${line.label}" does not name its unit`); continue; }
     const drawn = (line.data ?? []).flatMap((v, i) => {
-      if (v === null) return [];
-      const label = String(labels[i] ?? "");
+      if (v === null || (isPoint(v) && v.y === null)) return [];
+      // A point placed by its own label ({x, y}: a line of another branch) or by its index.
+      const label = String(isPoint(v) ? v.x : labels[i] ?? "");
+      if (isPoint(v)) v = v.y;
       // A time axis' label: "YYYY-MM-DD HH:mm UTC\ncommit subject\n..."; a category's:
       // "[YYYY-]MM-DD HH:mm commit" (the year when the runs span more than one).
       return [timed
         ? { time: label.slice(0, 16), id: (label.split("\n")[1] ?? "").slice(0, 7), value: Number(v) }
         : (([, year, day, time, id]) => ({ year, day, time, id, value: Number(v) }))(/^(\d{4}-)?(\d\d-\d\d)(?: (\d\d:\d\d))? (\w{7})/.exec(label) ?? [])];
     });
-    // A run is where its time says (a category's label gives the day, the time where needed).
-    const at = (p, d) => (timed ? p.time === d.time
-      : p.time.slice(5, 10) === d.day && (!d.year || p.time.startsWith(d.year)) && (!d.time || p.time.slice(11) === d.time));
+    // An entry is at its run's place: one commit measured one day, labelled with the time of the
+    // place's first run (suites, machines and process counts of one pipeline run share a place).
+    // A category's label gives the day (and the year, and the time where needed).
+    const at = (p, d) => (timed ? p.time.slice(0, 10) === d.time.slice(0, 10) && d.time <= p.time
+      : p.time.slice(5, 10) === d.day && (!d.year || p.time.startsWith(d.year)) && (!d.time || p.time.slice(11) >= d.time));
     const fits = (s) => s.points.length === drawn.length && s.points.every((p, k) => at(p, drawn[k]) && p.id === drawn[k].id &&
       Math.abs(drawn[k].value - p.median * factor) <= 1e-3 * p.median * factor);
     const k = unmatched.findIndex(fits);
@@ -193,7 +199,7 @@ function changeProblems(config) {
   for (const line of (config.data?.datasets ?? []).filter((d) => typeOf(config, d) === "line" && d.showLine !== false)) {
     const axis = axisFor(config, line, "y");
     const base = axis.ticks?.min / (percent.ticks.min / 100);
-    const values = line.data.filter((v) => v !== null).map(Number);
+    const values = line.data.map((v) => (isPoint(v) ? v.y : v)).filter((v) => v !== null).map(Number);
     if (!(Math.abs(axis.ticks?.max / (percent.ticks.max / 100) - base) <= 1e-9 * base)) problems.push(`line "${line.label}" is not scaled to the % axis`);
     else if (!(base >= Math.min(...values) * 0.999 && base <= Math.max(...values) * 1.001)) problems.push(`line "${line.label}" has a baseline (${base}) outside its values`);
     if (values.some((v) => v < axis.ticks.min || v > axis.ticks.max)) problems.push(`line "${line.label}" has values outside the shown range`);

@@ -6,12 +6,14 @@
 //
 // Usage: node --experimental-websocket scripts/lib/gpe_app.mjs --app GPE_DIR --results DIR
 //            --files NAME,NAME... [--plot NAME]... [--png OUTDIR] [--crop plot|app]
+//            [--hover X,Y]
 //   GPE_DIR holds GPE's gh-pages tree; DIR holds data/ (list.json and histories) and plots/.
 //   Prints one JSON object per plot: {"plot", "files", "cpu_ms", "task_ms", "longest_ms",
 //   "long_tasks", "error", "png"}, from the pick until the page is quiet: cpu_ms is the CPU time of
 //   the page's main thread (Linux /proc; other jobs on the machine do not inflate it), task_ms
 //   Chromium's main-thread task time (wall clock), longest_ms its longest task; error is what GPE
-//   showed under the plot ("Error generating plot: ...").
+//   showed under the plot ("Error generating plot: ..."). --hover moves the mouse to X,Y (fractions
+//   of the plot's canvas) before each picture, so that it shows a tooltip.
 // Needs CHROMIUM (default chromium).
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
@@ -21,11 +23,12 @@ import { launch } from "./cdp.mjs";
 const args = process.argv.slice(2);
 const option = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const options = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
-const app = option("--app");
-const results = option("--results");
+const app = option("--app") && resolve(option("--app"));
+const results = option("--results") && resolve(option("--results"));
 const files = option("--files")?.split(",");
 const pngDir = option("--png");
 const crop = option("--crop") ?? "plot";
+const hover = option("--hover")?.split(",").map(Number);
 if (!app || !results || !files) {
   console.error("usage: gpe_app.mjs --app GPE_DIR --results DIR --files NAME,NAME... [--plot NAME]... [--png OUTDIR] [--crop plot|app]");
   process.exit(2);
@@ -145,6 +148,16 @@ for (const plot of plots) {
       const card = document.querySelector("app-plot-view mat-card");
       return card ? card.textContent.trim() : null;
     })()`);
+    if (pngDir && hover) {
+      const canvas = await page.evaluate(`(() => {
+        const r = document.querySelector("app-plot-view canvas").getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height };
+      })()`);
+      for (const type of ["mouseMoved"]) {
+        await page.call("Input.dispatchMouseEvent", { type, x: canvas.x + canvas.width * hover[0], y: canvas.y + canvas.height * hover[1] });
+      }
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
     if (pngDir) {
       const box = await page.evaluate(`(() => {
         const el = ${crop === "app" ? "document.body" : "document.querySelector('app-plot-view').closest('mat-card')"};
