@@ -12,8 +12,8 @@
 //   "long_tasks", "error", "png"}, from the pick until the page is quiet: cpu_ms is the CPU time of
 //   the page's main thread (Linux /proc; other jobs on the machine do not inflate it), task_ms
 //   Chromium's main-thread task time (wall clock), longest_ms its longest task; error is what GPE
-//   showed under the plot ("Error generating plot: ..."). --hover moves the mouse to X,Y (fractions
-//   of the plot's canvas) before each picture, so that it shows a tooltip.
+//   showed under the plot ("Error generating plot: ..."). --hover moves the mouse to X,Y (pixels of
+//   the picture) before each picture, so that it shows a tooltip.
 // Needs CHROMIUM (default chromium).
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
@@ -148,22 +148,18 @@ for (const plot of plots) {
       const card = document.querySelector("app-plot-view mat-card");
       return card ? card.textContent.trim() : null;
     })()`);
+    const clip = async () => page.evaluate(`(() => {
+      const el = ${crop === "app" ? "document.body" : "document.querySelector('app-plot-view')"};
+      const r = el.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    })()`);
     if (pngDir && hover) {
-      const canvas = await page.evaluate(`(() => {
-        const r = document.querySelector("app-plot-view canvas").getBoundingClientRect();
-        return { x: r.x, y: r.y, width: r.width, height: r.height };
-      })()`);
-      for (const type of ["mouseMoved"]) {
-        await page.call("Input.dispatchMouseEvent", { type, x: canvas.x + canvas.width * hover[0], y: canvas.y + canvas.height * hover[1] });
-      }
+      const box = await clip();
+      await page.call("Input.dispatchMouseEvent", { type: "mouseMoved", x: box.x + hover[0], y: box.y + hover[1] });
       await new Promise((ok) => setTimeout(ok, 500));
     }
     if (pngDir) {
-      const box = await page.evaluate(`(() => {
-        const el = ${crop === "app" ? "document.body" : "document.querySelector('app-plot-view').closest('mat-card')"};
-        const r = el.getBoundingClientRect();
-        return { x: r.x, y: r.y, width: r.width, height: r.height };
-      })()`);
+      const box = await clip();
       const shot = await page.call("Page.captureScreenshot", { format: "png", clip: { ...box, scale: 1 } });
       mkdirSync(pngDir, { recursive: true });
       result.png = join(pngDir, `${plot}.png`);
