@@ -17,7 +17,10 @@ Usage: vary_reports.py OUT SHAPE...
   mpi       suite mpi: 3 runs at 1, 2 and 4 processes; suite serial: 3 runs without MPI
   wide      suite wide: 50 runs of 30 benchmarks, a 30% step in one of them at run 40 that
             the gate judged a regression, two improvements at run 45, a regression of a third
-            benchmark at run 46 that recovered at run 48
+            benchmark at run 46 that recovered at run 48, of a fourth at run 47 that was accepted;
+            the last run states the open regressions as the gate that judges sequences does
+  judged    suite judged: 6 runs, the gate's verdicts only (an earlier gate): two regressions,
+            one recovered
   continued suite continued: 3 runs of the original aggregate.py, then 3 of heat-bench's
   weak      suite weak: 3 runs at 1, 2 and 4 processes of benchmarks that record their problem
             size per process (extra_info.size_per_proc), times nearly flat
@@ -175,7 +178,43 @@ def shape(out, name):
                 if run == 46:
                     third["gate"]["range"] = {"from": {"id": commit(f"wide/{run - 1}"), "datetime": (START + (run - 1) * day).isoformat()},
                                               "to": {"id": commit(f"wide/{run}"), "datetime": (START + run * day).isoformat()}}
+            # A fourth regresses at run 47, and the maintainers accept it (run-benchmarks --accept).
+            fourth = report["benchmarks"][3]
+            if run >= 47:
+                scaled(fourth["stats"], 1.25)
+            if run == 47:
+                fourth["gate"] = {"verdict": "regression", "change": 0.25, "baseline": fourth["stats"]["median"] / 1.25,
+                                  "range": {"from": {"id": commit(f"wide/{run - 1}"), "datetime": (START + (run - 1) * day).isoformat()},
+                                            "to": {"id": commit(f"wide/{run}"), "datetime": (START + run * day).isoformat()}}}
+            if run == 49:
+                # The gate that judges sequences states every series' open regressions: only the
+                # first benchmark's (the fourth was accepted, the third recovered).
+                for i, b in enumerate(report["benchmarks"]):
+                    b["gate"] = {"verdict": "unchanged", "change": 0.0, "baseline": b["stats"]["median"], "open": []}
+                first["gate"]["open"] = [{
+                    "range": {"from": {"id": commit("wide/39"), "datetime": (START + 39 * day).isoformat()},
+                              "to": {"id": commit("wide/40"), "datetime": (START + 40 * day).isoformat()}},
+                    "before": first["stats"]["median"] / 1.3, "level": first["stats"]["median"], "runs": 10}]
             write(out, "wide", run, report)
+    elif name == "judged":
+        # Judged by the gate before it stated open regressions: only verdicts, which plots replay.
+        for run in range(6):
+            report = run_report("judged", run, START + run * day, 3)
+            first, second = report["benchmarks"][0], report["benchmarks"][1]
+            if run >= 2:
+                scaled(first["stats"], 1.5)
+            if 3 <= run < 5:
+                scaled(second["stats"], 1.4)
+            step = lambda verdict, change, b: {"verdict": verdict, "change": change, "baseline": b["stats"]["median"],
+                                               "range": {"from": {"id": commit(f"judged/{run - 1}"), "datetime": (START + (run - 1) * day).isoformat()},
+                                                         "to": {"id": commit(f"judged/{run}"), "datetime": (START + run * day).isoformat()}}}
+            if run == 2:
+                first["gate"] = step("regression", 0.5, first)
+            if run == 3:
+                second["gate"] = step("regression", 0.4, second)
+            if run == 5:
+                second["gate"] = step("recovered", -0.29, second)
+            write(out, "judged", run, report)
     elif name == "continued":
         # HeAT's case: a history of the original script, continued by heat-bench.
         for run in range(6):
