@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use bench_gate::GateArgs;
 use clap::Parser;
 
-use crate::{append_entries, load_reports, AppendOptions, BoundArgs};
+use crate::import::{self, ImportOptions, NamePattern};
+use crate::{append_entries, append_imported, load_reports, AppendOptions, BoundArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -61,6 +62,56 @@ pub struct Cli {
     #[arg(long, conflicts_with = "check")]
     pub migrate: bool,
 
+    /// Append another tool's history to --history instead of reports, run by run, as if each
+    /// run had been appended when it ran: a github-action-benchmark data.js (tool pytest, or a
+    /// custom tool with --name-pattern), a pytest-benchmark saved run, or a folder of them
+    /// (.benchmarks). Importing again appends nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["migrate", "check", "backtest"])]
+    pub import: Option<PathBuf>,
+
+    /// With --import, the data.js series to import (its "entries" key), when it holds several.
+    #[arg(long, value_name = "NAME", requires = "import")]
+    pub series: Option<String>,
+
+    /// With --import of a custom tool's data.js: how bench names split into the benchmark,
+    /// dimensions of its series, and the metric ({procs} is a process count).
+    #[arg(long, value_name = "TEMPLATE", requires = "import", default_value = import::NamePattern::HEAT)]
+    pub name_pattern: String,
+
+    /// With --import of a custom tool's data.js: the metric that is the benchmark's time.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "import",
+        default_value = "RUNTIME"
+    )]
+    pub time_metric: String,
+
+    /// With --import: the branch the imported runs measured (a data.js does not say).
+    #[arg(
+        long,
+        value_name = "BRANCH",
+        requires = "import",
+        default_value = "main"
+    )]
+    pub branch: String,
+
+    /// With --import: import the runs of pull requests too (commit URLs with /pull/).
+    #[arg(long, requires = "import")]
+    pub pull_requests: bool,
+
+    /// Replay the gate over --history (and its archive) run by run, as nightly checks would
+    /// have judged it, and say what it would have found: runs failing, every verdict with its
+    /// range, one-run excursions, what is open at the end. Writes nothing but --markdown and
+    /// --report-json. Takes the gate options (--threshold, --stat, ...).
+    #[arg(long, conflicts_with_all = ["migrate", "check"])]
+    pub backtest: bool,
+
+    /// With --check, a report of a confirmation rerun of this run (repeatable): judged with the
+    /// run, never appended, as `run-benchmarks --confirm N` reruns suspects.
+    #[arg(long, value_name = "REPORT", requires = "check")]
+    pub rerun: Vec<PathBuf>,
+
     #[command(flatten)]
     pub gate: GateArgs,
 }
@@ -74,6 +125,9 @@ pub enum Error {
     /// The gate could not judge or report.
     #[error(transparent)]
     Gate(#[from] bench_gate::GateError),
+    /// Another tool's history could not be read.
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
     /// `--migrate` without a bound.
     #[error("--migrate needs --max-entries or --max-bytes: the bound to split the history into")]
     MigrateWithoutBound,
@@ -109,11 +163,49 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(source) = &cli.import {
+        let import = ImportOptions {
+            series: cli.series.clone(),
+            pattern: NamePattern::parse(&cli.name_pattern)?,
+            time_metric: cli.time_metric.clone(),
+            branch: cli.branch.clone(),
+            pull_requests: cli.pull_requests,
+        };
+        let imported = import::read(source, &import)?;
+        for warning in &imported.warnings {
+            let _ = writeln!(
+                stderr,
+                "aggregate: warning: {}: {warning}",
+                bench_model::shown(source)
+            );
+        }
+        let summary = append_imported(&imported, &cli.history, &options)?;
+        for warning in &summary.warnings {
+            let _ = writeln!(stderr, "aggregate: warning: {warning}");
+        }
+        let _ = writeln!(
+            stderr,
+            "aggregate: imported {} run(s) of {} from {}; {}",
+            imported.runs.len(),
+            imported.what,
+            bench_model::shown(source),
+            summary.line()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.backtest {
+        let gate = cli.gate.options()?;
+        let found = bench_gate::backtest(&cli.history, &gate)?;
+        cli.gate.emit_backtest(&found, "Backtest", stderr)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut loaded = load_reports(&cli.reports, &options)?;
     let mut failing = None;
     if cli.gate.check {
         let gate = cli.gate.options()?;
-        let report = bench_gate::check(&cli.history, &loaded.entries, &gate)?;
+        let reruns = load_reports(&cli.rerun, &options)?;
+        let measured = [loaded.entries.as_slice(), &reruns.entries].concat();
+        let report = bench_gate::check(&cli.history, &measured, &gate)?;
         cli.gate.emit(&report, "Benchmark gate", stdout, stderr)?;
         report.record_in(&mut loaded.entries);
         failing = cli

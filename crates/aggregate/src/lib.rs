@@ -2,6 +2,7 @@
 //! binary, and what `run-benchmarks` calls for every suite.
 
 pub mod cli;
+pub mod import;
 pub mod options;
 
 use std::path::{Path, PathBuf};
@@ -165,4 +166,38 @@ pub fn append_entries(
         outcome,
         warnings,
     })
+}
+
+/// Appends an import's runs to `history` one after another, as if each had been appended when it
+/// ran: a bounded history rotates as usual, and a run already recorded is skipped.
+pub fn append_imported(
+    imported: &import::Imported,
+    history: &Path,
+    options: &AppendOptions,
+) -> Result<Summary, Error> {
+    let mut summary = Summary {
+        history: history.to_path_buf(),
+        ..Summary::default()
+    };
+    // Unbounded, the whole import is one replacement of the file: far faster, the same result.
+    let batches: Vec<Vec<HistoryEntry>> = if options.bound.is_set() {
+        imported.runs.clone()
+    } else {
+        vec![imported.runs.concat()]
+    };
+    for batch in &batches {
+        let loaded = Loaded {
+            entries: batch.clone(),
+            warnings: Vec::new(),
+        };
+        let done = append_entries(&loaded, history, options)?;
+        summary.benchmarks += done.benchmarks;
+        summary.outcome.appended += done.outcome.appended;
+        summary.outcome.duplicates += done.outcome.duplicates;
+        summary.outcome.total = done.outcome.total;
+        summary.outcome.created |= done.outcome.created;
+        summary.outcome.rotated = done.outcome.rotated.or(summary.outcome.rotated.take());
+        summary.warnings.extend(done.warnings);
+    }
+    Ok(summary)
 }

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,8 +15,15 @@ fn template() -> Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
 
-/// Run `run` of the example suite: its own datetime, commit and timings (5 benchmarks).
+/// Run `run` of the example suite, written to `report-RUN.json` in `dir`.
 fn report(dir: &Path, run: usize, year: u32) -> PathBuf {
+    let path = dir.join(format!("report-{run}.json"));
+    fs::write(&path, serde_json::to_vec(&report_of(run, year)).unwrap()).unwrap();
+    path
+}
+
+/// Run `run` of the example suite: its own datetime, commit and timings (5 benchmarks).
+fn report_of(run: usize, year: u32) -> Value {
     let mut report = template();
     report["datetime"] = Value::String(format!(
         "{year}-03-01T00:{:02}:{:02}+00:00",
@@ -33,9 +40,7 @@ fn report(dir: &Path, run: usize, year: u32) -> PathBuf {
         }
         stats.remove("data");
     }
-    let path = dir.join(format!("report-{run}.json"));
-    fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
-    path
+    report
 }
 
 mod common;
@@ -263,16 +268,29 @@ fn big_history(path: &Path, runs: usize) {
             entry["stats"].as_object_mut().unwrap().remove("data");
             entry["commit_info"] = template["commit_info"].clone();
             entry["commit_info"]["id"] = Value::String(format!("{run:040x}"));
-            entry["datetime"] = Value::String(format!(
-                "2026-01-01T{:02}:{:02}:{:02}+00:00",
-                run / 3600,
-                run / 60 % 60,
-                run % 60
-            ));
+            entry["datetime"] = Value::String(big_history_datetime(run));
             entries.push(entry);
         }
     }
     fs::write(path, serde_json::to_vec_pretty(&entries).unwrap()).unwrap();
+}
+
+fn big_history_datetime(run: usize) -> String {
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}+00:00",
+        run / 3600,
+        run / 60 % 60,
+        run % 60
+    )
+}
+
+/// The report of run `run` of [`big_history`] (whose entries carry no machine).
+fn big_history_report(path: &Path, run: usize) {
+    let mut report = template();
+    report.as_object_mut().unwrap().remove("machine_info");
+    report["commit_info"]["id"] = Value::String(format!("{run:040x}"));
+    report["datetime"] = Value::String(big_history_datetime(run));
+    fs::write(path, serde_json::to_vec(&report).unwrap()).unwrap();
 }
 
 /// xorshift: reproducible kill moments without a dependency.
@@ -346,6 +364,7 @@ fn a_killed_migration_loses_nothing_and_the_next_run_finishes_it() {
     let mut next = moments(0x9e37_79b9_7f4a_7c15);
     let started = Instant::now();
     fs::copy(&history, dir.path().join("pristine.json")).unwrap();
+    big_history_report(&dir.path().join("run-1234.json"), 1234);
     assert!(
         aggregate(dir.path(), &["--migrate", "--max-entries", "500"])
             .status
@@ -404,6 +423,14 @@ fn a_killed_migration_loses_nothing_and_the_next_run_finishes_it() {
                     .len()
                     <= 500
             ));
+        // What the next run finds: the archive's index (left by the migration, or rebuilt)
+        // leads to run 1234 in its chunk.
+        let output = aggregate(dir.path(), &["run-1234.json", "--max-entries", "500"]);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            text.contains("appended 0 entries, skipped 5"),
+            "attempt {attempt}: {text}"
+        );
     }
     assert!(migrate_time < Duration::from_secs(30));
 }
@@ -689,4 +716,208 @@ fn a_chunk_replaced_under_its_name_is_read_again_not_trusted_from_the_index() {
     .unwrap();
     let text = append(&x, 2);
     assert!(text.contains("appended 0 entries"), "{text}");
+}
+
+// --- what an append reads -----------------------------------------------------------------------
+
+/// Who wrote a history's entries.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// The original aggregate.py: each benchmark with its report's commit_info, nothing more.
+    Original,
+    /// `aggregate`: with the run's datetime and machine.
+    Ours,
+}
+
+/// Writes the history of `runs` (see [`report_of`]) at `path` in `layout`, and each run's report
+/// as `report-RUN.json` in `dir`, to append again.
+fn history_of(dir: &Path, path: &Path, runs: std::ops::Range<usize>, layout: Layout) {
+    let reports: Vec<PathBuf> = runs.map(|run| report(dir, run, 2026)).collect();
+    match layout {
+        Layout::Ours => {
+            let mut args: Vec<&str> = reports.iter().map(|r| r.to_str().unwrap()).collect();
+            args.extend(["--history", path.to_str().unwrap()]);
+            let output = aggregate(dir, &args);
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Layout::Original => {
+            let mut entries = Vec::new();
+            for report in &reports {
+                let report: Value = serde_json::from_slice(&fs::read(report).unwrap()).unwrap();
+                for benchmark in report["benchmarks"].as_array().unwrap() {
+                    let mut entry = benchmark.clone();
+                    entry["commit_info"] = report["commit_info"].clone();
+                    entries.push(entry);
+                }
+            }
+            fs::write(path, serde_json::to_vec_pretty(&entries).unwrap()).unwrap();
+        }
+    }
+}
+
+/// Runs `aggregate ARGS` in `dir`; its output and the bytes it read (`rchar` in /proc: every
+/// read of every file). A shell runs it and reads its own count after reaping it (the kernel
+/// adds a reaped child's count to its parent's), so nothing the test process does is counted;
+/// the shell and the loader read a few kilobytes more.
+fn aggregate_counting_reads(dir: &Path, args: &[&str]) -> (Output, u64) {
+    let io = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new("sh")
+        .args([
+            "-c",
+            r#""$0" "$@"; status=$?; cat /proc/$$/io >"$IO"; exit $status"#,
+        ])
+        .arg(env!("CARGO_BIN_EXE_aggregate"))
+        .args(args)
+        .env("IO", io.path())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let counts = fs::read_to_string(io.path()).unwrap();
+    let read = counts
+        .lines()
+        .find_map(|line| line.strip_prefix("rchar: "))
+        .unwrap_or_else(|| panic!("no rchar in /proc/PID/io: {counts:?}"))
+        .parse()
+        .unwrap();
+    (output, read)
+}
+
+fn size(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
+}
+
+#[test]
+fn an_append_reads_the_current_file_and_at_most_the_chunk_its_run_is_in() {
+    for layout in [Layout::Original, Layout::Ours] {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("suite");
+        fs::create_dir(&suite).unwrap();
+        let history = suite.join("aggregate.json");
+        history_of(dir.path(), &history, 0..200, layout);
+        let output = aggregate(&suite, &["--migrate", "--max-entries", "200"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut chunks = files(&suite);
+        chunks.pop();
+        assert_eq!(
+            chunks.len(),
+            4,
+            "{layout:?}: 4 chunks of 40 runs, 40 runs left"
+        );
+        let smallest = chunks.iter().map(|c| size(c)).min().unwrap();
+        // Appends bound above the migration's bound: nothing rotates, so each reads what it finds.
+        let append = |run: usize| {
+            let report = dir.path().join(format!("report-{run}.json"));
+            let known = size(&history) + size(&suite.join("archive/.index.json")) + size(&report);
+            let (output, read) = aggregate_counting_reads(
+                &suite,
+                &[report.to_str().unwrap(), "--max-entries", "1000"],
+            );
+            let text = String::from_utf8_lossy(&output.stderr).into_owned();
+            assert!(output.status.success(), "{layout:?}: {text}");
+            (text, read, known)
+        };
+        // New runs: the first append after the migration, and the next.
+        for run in [1000, 1001] {
+            report(dir.path(), run, 2026);
+            let (text, read, known) = append(run);
+            assert!(text.contains("appended 5 entries"), "{layout:?}: {text}");
+            assert!(
+                read < known + smallest,
+                "{layout:?}, run {run}: read {read} bytes where the current file, the archive's \
+                 index and the report hold {known}: a chunk ({smallest} bytes or more) was read"
+            );
+        }
+        // Run 50 moved into the second chunk: found there, and no other chunk is read.
+        let (text, read, known) = append(50);
+        assert!(
+            text.contains("appended 0 entries, skipped 5"),
+            "{layout:?}: {text}"
+        );
+        let second = size(&chunks[1]);
+        assert!(
+            read < known + second + smallest,
+            "{layout:?}: read {read} bytes where the current file, the index and the report \
+             hold {known} and the chunk of the run {second}: another chunk was read"
+        );
+    }
+}
+
+#[test]
+fn an_original_chunk_replaced_under_its_name_is_read_again_not_trusted_from_the_index() {
+    // As for entries with dates (above), but the index finds entries of the original script
+    // by their runs' keys, which are stale too once git replaces the chunk.
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = (dir.path().join("x"), dir.path().join("y"));
+    for (suite, runs) in [(&x, 0..20), (&y, 100..120)] {
+        fs::create_dir_all(suite).unwrap();
+        history_of(
+            dir.path(),
+            &suite.join("aggregate.json"),
+            runs,
+            Layout::Original,
+        );
+        assert!(aggregate(suite, &["--migrate", "--max-entries", "50"])
+            .status
+            .success());
+    }
+    // y's first chunk holds runs 100 to 109.
+    let chunk = files(&y)[0].file_name().unwrap().to_owned();
+    fs::copy(
+        y.join("archive").join(&chunk),
+        x.join("archive").join(&chunk),
+    )
+    .unwrap();
+    let output = aggregate(&x, &["../report-105.json"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("appended 0 entries, skipped 5"), "{text}");
+}
+
+#[test]
+fn an_archive_index_of_an_older_build_is_not_trusted_to_know_original_entries() {
+    // Builds before the index held runs' keys wrote, for a chunk of the original script's
+    // entries, only that it has undated entries. Such an index must not hide them.
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite");
+    fs::create_dir(&suite).unwrap();
+    history_of(
+        dir.path(),
+        &suite.join("aggregate.json"),
+        0..20,
+        Layout::Original,
+    );
+    assert!(aggregate(&suite, &["--migrate", "--max-entries", "50"])
+        .status
+        .success());
+    let mut index = serde_json::Map::new();
+    let mut chunks = files(&suite);
+    chunks.pop();
+    for chunk in chunks {
+        let meta = fs::metadata(&chunk).unwrap();
+        let mtime = meta
+            .modified()
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        index.insert(
+            chunk.file_name().unwrap().to_string_lossy().into_owned(),
+            serde_json::json!({"first": null, "last": null, "undated": true, "stamp": [meta.len(), mtime]}),
+        );
+    }
+    fs::write(
+        suite.join("archive/.index.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+    let output = aggregate(&suite, &["../report-5.json"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("appended 0 entries, skipped 5"), "{text}");
 }

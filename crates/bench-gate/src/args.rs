@@ -59,6 +59,12 @@ pub struct GateArgs {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub min_history: usize,
 
+    /// With --check, accept the open regressions of the benchmarks whose fullname matches the
+    /// glob PATTERN (repeatable): this run closes them without a recovery (say, the cost of a
+    /// feature), and later runs judge against the slow level.
+    #[arg(long, value_name = "PATTERN", requires = "check")]
+    pub accept: Vec<String>,
+
     /// Write the verdicts as a Markdown table to FILE (and append them to $GITHUB_STEP_SUMMARY when set).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
@@ -78,6 +84,16 @@ impl GateArgs {
             Some(path) => Thresholds::load(path)?,
             None => Thresholds::default(),
         };
+        let accept = self
+            .accept
+            .iter()
+            .map(|pattern| {
+                glob::Pattern::new(pattern).map_err(|e| GateError::Accept {
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(GateOptions {
             stat: self.stat,
             threshold: self.threshold / 100.0,
@@ -85,7 +101,29 @@ impl GateArgs {
             window: self.window.max(1),
             min_history: self.min_history,
             baseline_branch: self.baseline_branch.clone(),
+            checks_per_run: 1,
+            accept,
         })
+    }
+
+    /// Shows a backtest: the table on `stderr`, the Markdown and JSON files when asked.
+    pub fn emit_backtest(
+        &self,
+        found: &crate::Backtest,
+        title: &str,
+        stderr: &mut dyn std::io::Write,
+    ) -> Result<(), GateError> {
+        let _ = write!(stderr, "{}", found.table());
+        let links = Links {
+            commit_url: self.commit_url.clone(),
+        };
+        if let Some(path) = &self.markdown {
+            write_text(path, &found.markdown(title, &links), false)?;
+        }
+        if let Some(path) = &self.report_json {
+            write_text(path, &found.json(), false)?;
+        }
+        Ok(())
     }
 
     /// Whether `report` fails the run: a new regression with `--fail-on-regression`, any open
@@ -122,7 +160,7 @@ impl GateArgs {
             let _ = write!(
                 stdout,
                 "{}",
-                report.annotations(self.fail_on_regression || self.fail_on_open)
+                report.annotations(self.fail_on_regression, self.fail_on_open)
             );
         }
         Ok(())

@@ -16,6 +16,16 @@ pub enum GateError {
         /// What is wrong.
         message: String,
     },
+    /// `--accept` with a pattern that is no glob.
+    #[error(
+        "--accept {pattern:?}: {message}; give a glob of benchmark fullnames, e.g. 'test_io.py::*'"
+    )]
+    Accept {
+        /// The pattern given.
+        pattern: String,
+        /// What is wrong.
+        message: String,
+    },
     /// `--commit-url` without `{id}`.
     #[error(
         "--commit-url {0:?} has no {{id}}; write e.g. https://github.com/ORG/REPO/commit/{{id}}"

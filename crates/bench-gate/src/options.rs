@@ -43,6 +43,12 @@ pub struct GateOptions {
     pub min_history: usize,
     /// The branch whose runs form the baseline; by default the run's own, then main, then master.
     pub baseline_branch: Option<String>,
+    /// Checks in one pipeline run (suites times process counts): they share the run's false
+    /// alarm level.
+    pub checks_per_run: usize,
+    /// Benchmarks (fullname globs) whose open regressions this run accepts: closed without a
+    /// recovery, their slow level the series' level from now on.
+    pub accept: Vec<glob::Pattern>,
 }
 
 impl Default for GateOptions {
@@ -54,6 +60,8 @@ impl Default for GateOptions {
             window: 20,
             min_history: 5,
             baseline_branch: None,
+            checks_per_run: 1,
+            accept: Vec::new(),
         }
     }
 }

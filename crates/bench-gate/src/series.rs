@@ -50,21 +50,35 @@ fn series_key(fullname: &str, machine: Option<String>, procs: Option<u64>) -> Se
 
 /// The series of a new entry.
 pub fn of_entry(entry: &HistoryEntry) -> SeriesKey {
-    let procs = entry
+    let procs = procs_of(entry);
+    let machine = entry.machine.as_ref().map(MachineId::series_key);
+    series_key(&entry.benchmark.fullname, machine, procs)
+}
+
+/// The series of a stored entry.
+pub fn of_stored(entry: &StoredEntry) -> SeriesKey {
+    series_key(
+        &entry.fullname,
+        entry.machine.as_ref().map(|m| m.0.clone()),
+        entry.procs,
+    )
+}
+
+/// The MPI process count of a new entry, under a launcher.
+pub fn procs_of(entry: &HistoryEntry) -> Option<u64> {
+    entry
         .benchmark
         .extra
         .get("procs")
-        .and_then(serde_json::Value::as_u64);
-    let machine = entry.machine.as_ref().map(MachineId::series_key);
-    series_key(&entry.benchmark.fullname, machine, procs)
+        .and_then(serde_json::Value::as_u64)
 }
 
 /// The value of `stat` in a new entry.
 pub fn value_of(entry: &HistoryEntry, stat: Statistic) -> f64 {
     let stats = &entry.benchmark.stats;
     match stat {
-        Statistic::Min => stats.min.get(),
-        Statistic::Median => stats.median.get(),
+        Statistic::Min => stats.min(),
+        Statistic::Median => stats.median(),
         Statistic::Mean => stats.mean.get(),
     }
 }

@@ -1,100 +1,26 @@
-//! The gate's statistics: the current level of a series, its run-to-run noise, and whether a new
-//! value is a regression, an improvement or unchanged.
-//!
-//! Everything is done on the logarithm of the times, where a slowdown by a factor is the same
-//! distance whatever the benchmark's scale, and run-to-run noise (multiplicative) is symmetric.
-//! Three ideas keep false alarms rare without missing real steps:
-//! - the baseline is the median of the series' *current level*: the runs after its last
-//!   significant level shift (found by a robust change-point scan), so an earlier regression or
-//!   improvement does not blend two levels, and a step is reported once;
-//! - the noise is the median absolute deviation of every run from its own level's median, which
-//!   one slow run in the window can neither inflate nor deflate;
-//! - a regression needs both a change beyond the threshold and beyond the noise: `Z` standard
-//!   errors for a known noise, widened to Student's t for the degrees of freedom the noise was
-//!   estimated from (a noise estimated from a few runs is often too small, and a normal quantile
-//!   on it raises false alarms on noisy runners).
+//! The gate's statistics on the logarithm of times (where a slowdown by a factor is the same
+//! distance whatever the benchmark's scale, and multiplicative noise is symmetric): medians and
+//! robust levels, a series' noise and the degrees of freedom it was estimated with, Student's t,
+//! binomial tails, and the change-point scan that cuts a series into levels.
 
-/// How many standard errors of noise a change must exceed (one-sided, about 1 in 160 by chance;
-/// the threshold, which must be exceeded too, keeps quiet series far rarer).
+/// The standard errors of [`t_quantile`]'s tail under the normal distribution (bisection judges
+/// its two ends with it; the change-point scan asks a level's runs to agree within it).
 pub const Z: f64 = 2.5;
 
-/// The one-sided tail probability of `Z` under the normal distribution, 1 - Phi(2.5): the false
-/// alarm rate the noise test aims at whatever the number of runs.
+/// The one-sided tail probability of `Z` under the normal distribution, 1 - Phi(2.5).
 const TAIL: f64 = 0.006_209_665_325_776_132;
 
 /// Levels shorter than this are not taken as a new level by the change-point scan.
-const MIN_LEVEL_RUNS: usize = 3;
+pub const MIN_LEVEL_RUNS: usize = 3;
 
 /// A level shift must be this many standard errors wide to be taken as real.
 const SHIFT_SCORE: f64 = 5.0;
 
 /// The floor of the noise estimate (relative), so a series of identical values is not infinitely sure.
-const MIN_NOISE: f64 = 0.005;
+pub const MIN_NOISE: f64 = 0.005;
 
-/// What a new value is, compared with its series; reports name it in snake case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Slower beyond both the threshold and the noise.
-    Regression,
-    /// Faster beyond both the threshold and the noise.
-    Improvement,
-    /// Neither.
-    Unchanged,
-    /// Faster beyond both the threshold and the noise, back to where the series was before a
-    /// regression that was still open: reported once.
-    Recovered,
-    /// Fewer runs in the series than `--min-history`: reported, never a failure.
-    InsufficientHistory,
-}
-
-impl Verdict {
-    /// The name used in reports: `regression`, `improvement`, `unchanged`, `insufficient_history`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Regression => "regression",
-            Verdict::Improvement => "improvement",
-            Verdict::Unchanged => "unchanged",
-            Verdict::Recovered => "recovered",
-            Verdict::InsufficientHistory => "insufficient_history",
-        }
-    }
-}
-
-/// The judgement of one new value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assessment {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The baseline (seconds): the median of the current level, when there is history.
-    pub baseline: Option<f64>,
-    /// The value judged (seconds): the median of the new values.
-    pub value: f64,
-    /// `value / baseline - 1`: +0.12 is 12% slower.
-    pub change: Option<f64>,
-    /// Run-to-run noise as a relative standard deviation.
-    pub noise: Option<f64>,
-    /// Runs in the current level the baseline was taken from.
-    pub level_runs: usize,
-    /// Why, when the verdict needs explaining.
-    pub note: Option<String>,
-    /// The latest level shift within the history: where the current level began.
-    pub shift: Option<Shift>,
-}
-
-/// A level shift between two runs of the history (indices into the history judged).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shift {
-    /// The newest run on the level before the shift.
-    pub from: usize,
-    /// The first run on the level after it.
-    pub to: usize,
-    /// The new level against the old, `new / old - 1`.
-    pub change: f64,
-}
-
-/// Whether a past value can be judged against: a positive, finite time. Callers that map
-/// [`Shift`] indices back to runs must keep exactly these values, in order.
+/// Whether a past value can be judged against: a positive, finite time. Callers that map window
+/// indices back to runs must keep exactly these values, in order.
 pub fn usable(value: f64) -> bool {
     value.is_finite() && value > 0.0
 }
@@ -131,17 +57,24 @@ pub fn pooled_noise(segments: &[&[f64]]) -> (f64, usize) {
             s.iter().map(move |x| x - m)
         })
         .collect();
-    if residuals.len() <= segments.len() {
+    residual_noise(&residuals, segments.len())
+}
+
+/// The spike-robust noise of `residuals` (log values around the medians of `segments` levels),
+/// and its degrees of freedom: see [`pooled_noise`].
+pub fn residual_noise(residuals: &[f64], segments: usize) -> (f64, usize) {
+    if residuals.len() <= segments {
         return (MIN_NOISE, 1);
     }
     let absolute: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
     let mad_sigma = 1.4826 * median(&absolute);
     let kept: Vec<f64> = residuals
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|r| r.abs() <= 3.5 * mad_sigma.max(1e-12))
         .collect();
     // Each segment's median used up about one degree of freedom.
-    let dof = kept.len().saturating_sub(segments.len()).max(1);
+    let dof = kept.len().saturating_sub(segments).max(1);
     let rms = (kept.iter().map(|r| r * r).sum::<f64>() / dof as f64).sqrt();
     (rms.max(MIN_NOISE), dof)
 }
@@ -163,6 +96,35 @@ pub fn t_quantile(dof: usize) -> f64 {
         }
     }
     0.5 * (low + high)
+}
+
+/// The upper tail of Student's t with `dof` degrees of freedom: `P(T > t)`.
+pub fn t_tail(t: f64, dof: usize) -> f64 {
+    let v = dof.max(1) as f64;
+    let half = 0.5 * regularized_beta(v / (v + t * t), v / 2.0, 0.5);
+    if t >= 0.0 {
+        half
+    } else {
+        1.0 - half
+    }
+}
+
+/// `P(X = k)` for `X ~ Binomial(n, p)`.
+pub fn binomial_pmf(n: usize, k: usize, p: f64) -> f64 {
+    if k > n {
+        return 0.0;
+    }
+    let p = p.clamp(0.0, 1.0);
+    let ln_choose =
+        ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0);
+    let (k, rest) = (k as f64, (n - k) as f64);
+    let ln_p = if k == 0.0 { 0.0 } else { k * p.ln() };
+    let ln_q = if rest == 0.0 {
+        0.0
+    } else {
+        rest * (1.0 - p).ln()
+    };
+    (ln_choose + ln_p + ln_q).exp()
 }
 
 /// The regularized incomplete beta function `I_x(a, b)` (Numerical Recipes' continued fraction).
@@ -281,7 +243,7 @@ pub fn current_level_start(x: &[f64], min_shift: f64) -> usize {
 }
 
 /// `x` cut into its levels, oldest first.
-fn levels(x: &[f64], min_shift: f64) -> Vec<&[f64]> {
+pub fn levels(x: &[f64], min_shift: f64) -> Vec<&[f64]> {
     let mut end = x.len();
     let mut found = Vec::new();
     while end > 0 {
@@ -297,7 +259,7 @@ fn levels(x: &[f64], min_shift: f64) -> Vec<&[f64]> {
 ///
 /// Slow spikes are left out, and the mean of the rest is more precise than their median (with
 /// 3% noise, a 15% step clears a 10% threshold about 2% more often).
-fn level_centre(values: &[f64]) -> f64 {
+pub fn level_centre(values: &[f64]) -> f64 {
     let m = median(values);
     let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
     let cut = 3.5 * (1.4826 * median(&deviations)).max(MIN_NOISE);
@@ -318,233 +280,9 @@ pub fn median_variance_factor(k: usize) -> f64 {
     }
 }
 
-/// Judges `new_values` (one run, or a run and its confirmation reruns; seconds) against
-/// `history` (the series' previous values on the baseline branch in the window, oldest first,
-/// seconds). `earlier` are runs before the window: they only sharpen the noise estimate (each of
-/// their levels around its own median), which a window of 20 runs leaves uncertain.
-pub fn judge(
-    earlier: &[f64],
-    history: &[f64],
-    new_values: &[f64],
-    threshold: f64,
-    min_history: usize,
-) -> Assessment {
-    let value = median(new_values);
-    let usable: Vec<f64> = history.iter().copied().filter(|v| usable(*v)).collect();
-    if usable.len() < min_history.max(1) || !(value.is_finite() && value > 0.0) {
-        let baseline = (!usable.is_empty()).then(|| median(&usable));
-        return Assessment {
-            verdict: Verdict::InsufficientHistory,
-            baseline,
-            value,
-            change: baseline.map(|b| value / b - 1.0),
-            noise: None,
-            level_runs: usable.len(),
-            note: Some(format!("{} of {} runs needed", usable.len(), min_history)),
-            shift: None,
-        };
-    }
-    let x: Vec<f64> = usable.iter().map(|v| v.ln()).collect();
-    let y = value.ln();
-    let limit = (1.0 + threshold).ln();
-    let start = current_level_start(&x, limit / 2.0);
-    let older: Vec<f64> = earlier
-        .iter()
-        .filter(|v| self::usable(**v))
-        .map(|v| v.ln())
-        .collect();
-    let mut segments = levels(&older, limit / 2.0);
-    segments.extend([&x[..start], &x[start..]]);
-    let (sigma, dof) = pooled_noise(&segments);
-    let level = &x[start..];
-    let new_factor = median_variance_factor(new_values.len());
-
-    // The last one or two runs may already sit at a new level that was reported when it came.
-    if let Some(assessment) = recent_step(level, start, y, value, sigma, limit, new_factor) {
-        return assessment;
-    }
-
-    let shift = (start > 0).then(|| {
-        let before = &x[current_level_start(&x[..start], limit / 2.0)..start];
-        Shift {
-            from: start - 1,
-            to: start,
-            change: (level_centre(level) - level_centre(before)).exp() - 1.0,
-        }
-    });
-    let base = level_centre(level);
-    let d = y - base;
-    let standard_error = sigma * (new_factor + 1.0 / level.len() as f64).sqrt();
-    let q = t_quantile(dof);
-    let verdict = if d > limit && d > q * standard_error {
-        Verdict::Regression
-    } else if d < -limit && -d > q * standard_error {
-        Verdict::Improvement
-    } else {
-        Verdict::Unchanged
-    };
-    Assessment {
-        verdict,
-        baseline: Some(base.exp()),
-        value,
-        change: Some(d.exp() - 1.0),
-        noise: Some(sigma.exp() - 1.0),
-        level_runs: level.len(),
-        note: (start > 0).then(|| format!("level changed {} runs ago", x.len() - start)),
-        shift,
-    }
-}
-
-/// When the last one or two runs of the level stepped away together and the new value stays with
-/// them, the step was judged when it came: the new run is unchanged against that new level.
-fn recent_step(
-    level: &[f64],
-    level_start: usize,
-    y: f64,
-    value: f64,
-    sigma: f64,
-    limit: f64,
-    new_factor: f64,
-) -> Option<Assessment> {
-    for tail_len in [2, 1] {
-        if level.len() < tail_len + MIN_LEVEL_RUNS {
-            continue;
-        }
-        let (before, tail) = level.split_at(level.len() - tail_len);
-        let base = median(before);
-        let standard_error =
-            sigma * (1.0 + std::f64::consts::FRAC_PI_2 / before.len() as f64).sqrt();
-        let stepped = |v: f64| (v - base).abs() > limit && (v - base).abs() > Z * standard_error;
-        let direction = (tail[0] - base).signum();
-        if !tail
-            .iter()
-            .all(|&v| stepped(v) && (v - base).signum() == direction)
-        {
-            continue;
-        }
-        let tail_level = median(tail);
-        // Runs of one new level agree with each other; two unrelated slow spikes do not.
-        if tail.iter().any(|&v| (v - tail_level).abs() > Z * sigma) {
-            continue;
-        }
-        let agrees =
-            (y - tail_level).abs() <= Z * sigma * (new_factor + 1.0 / tail_len as f64).sqrt();
-        if agrees && stepped(y) && (y - base).signum() == direction {
-            return Some(Assessment {
-                verdict: Verdict::Unchanged,
-                baseline: Some(tail_level.exp()),
-                value,
-                change: Some((y - tail_level).exp() - 1.0),
-                noise: Some(sigma.exp() - 1.0),
-                level_runs: tail_len,
-                note: Some(format!(
-                    "stays at the level of the last {tail_len} run(s), {:+.1}% from the one before: reported when it came",
-                    ((tail_level - base).exp() - 1.0) * 100.0
-                )),
-                shift: Some(Shift {
-                    from: level_start + before.len() - 1,
-                    to: level_start + before.len(),
-                    change: (tail_level - base).exp() - 1.0,
-                }),
-            });
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A deterministic series with ~3% wiggle around `level`.
-    fn series(level: f64, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|i| level * (1.0 + 0.03 * ((i * 7 % 11) as f64 / 5.0 - 1.0)))
-            .collect()
-    }
-
-    #[test]
-    fn a_clear_step_is_a_regression_and_noise_is_not() {
-        let history = series(1.0, 20);
-        assert_eq!(
-            judge(&[], &history, &[1.25], 0.10, 5).verdict,
-            Verdict::Regression
-        );
-        assert_eq!(
-            judge(&[], &history, &[1.04], 0.10, 5).verdict,
-            Verdict::Unchanged
-        );
-        assert_eq!(
-            judge(&[], &history, &[0.75], 0.10, 5).verdict,
-            Verdict::Improvement
-        );
-    }
-
-    #[test]
-    fn too_little_history_is_reported_not_judged() {
-        let a = judge(&[], &[1.0, 1.0], &[5.0], 0.10, 5);
-        assert_eq!(a.verdict, Verdict::InsufficientHistory);
-        assert_eq!(a.baseline, Some(1.0));
-    }
-
-    #[test]
-    fn one_slow_run_in_the_window_neither_masks_nor_fakes() {
-        let mut history = series(1.0, 20);
-        history[10] = 3.0;
-        assert_eq!(
-            judge(&[], &history, &[1.02], 0.10, 5).verdict,
-            Verdict::Unchanged
-        );
-        assert_eq!(
-            judge(&[], &history, &[1.25], 0.10, 5).verdict,
-            Verdict::Regression
-        );
-        // A slow last run is no level of its own: a normal run after it is not an "improvement".
-        history[19] = 2.5;
-        assert_eq!(
-            judge(&[], &history, &[1.0], 0.10, 5).verdict,
-            Verdict::Unchanged
-        );
-    }
-
-    #[test]
-    fn the_baseline_follows_the_current_level() {
-        // A 30% improvement eight runs back, then a 20% slowdown: still faster than old runs.
-        let mut history = series(1.0, 12);
-        history.extend(series(0.7, 8));
-        let a = judge(&[], &history, &[0.84], 0.10, 5);
-        assert_eq!(a.verdict, Verdict::Regression, "{a:?}");
-        assert_eq!(a.level_runs, 8);
-        // An earlier 30% regression is the level now: the same level again is unchanged.
-        let mut history = series(1.0, 12);
-        history.extend(series(1.3, 8));
-        assert_eq!(
-            judge(&[], &history, &[1.31], 0.10, 5).verdict,
-            Verdict::Unchanged
-        );
-    }
-
-    #[test]
-    fn a_regression_is_reported_once() {
-        let mut history = series(1.0, 20);
-        assert_eq!(
-            judge(&[], &history, &[1.3], 0.10, 5).verdict,
-            Verdict::Regression
-        );
-        history.push(1.3);
-        let next = judge(&[], &history, &[1.29], 0.10, 5);
-        assert_eq!(next.verdict, Verdict::Unchanged, "{next:?}");
-        history.push(1.29);
-        assert_eq!(
-            judge(&[], &history, &[1.31], 0.10, 5).verdict,
-            Verdict::Unchanged
-        );
-        // ... but a further step on top of it is new.
-        assert_eq!(
-            judge(&[], &history, &[1.7], 0.10, 5).verdict,
-            Verdict::Regression
-        );
-    }
 
     #[test]
     fn the_t_quantile_widens_for_few_runs_and_tends_to_z() {
@@ -560,32 +298,34 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_shift_is_found_with_its_runs() {
-        let mut history = series(1.0, 12);
-        history.extend(series(1.5, 8));
-        let a = judge(&[], &history, &[1.5], 0.10, 5);
-        assert_eq!(a.verdict, Verdict::Unchanged);
-        let shift = a.shift.expect("a shift");
-        assert_eq!((shift.from, shift.to), (11, 12));
-        assert!((shift.change - 0.5).abs() < 0.05, "{shift:?}");
-        // One run after the step, the recent-step rule sees the same shift.
-        let mut history = series(1.0, 20);
-        history.push(1.5);
-        let a = judge(&[], &history, &[1.5], 0.10, 5);
-        let shift = a.shift.expect("a shift");
-        assert_eq!((shift.from, shift.to), (19, 20));
+    fn the_t_tail_is_the_quantiles_inverse() {
+        for dof in [1, 4, 10, 18, 200] {
+            let tail = t_tail(t_quantile(dof), dof);
+            assert!((tail - TAIL).abs() < 1e-6, "dof {dof}: {tail}");
+            assert!((t_tail(0.0, dof) - 0.5).abs() < 1e-12);
+            assert!((t_tail(-1.3, dof) + t_tail(1.3, dof) - 1.0).abs() < 1e-12);
+        }
     }
 
     #[test]
-    fn reruns_are_judged_on_their_median() {
-        let history = series(1.0, 20);
-        assert_eq!(
-            judge(&[], &history, &[2.5, 1.01, 0.99], 0.10, 5).verdict,
-            Verdict::Unchanged
-        );
-        assert_eq!(
-            judge(&[], &history, &[1.3, 1.28, 1.31], 0.10, 5).verdict,
-            Verdict::Regression
-        );
+    fn binomial_probabilities_add_up() {
+        // P(X = 2) for Binomial(3, 0.1) = 3 * 0.01 * 0.9.
+        assert!((binomial_pmf(3, 2, 0.1) - 0.027).abs() < 1e-12);
+        assert!((binomial_pmf(5, 5, 0.5) - 1.0 / 32.0).abs() < 1e-12);
+        assert_eq!(binomial_pmf(4, 5, 0.3), 0.0);
+        let total: f64 = (0..=7).map(|k| binomial_pmf(7, k, 0.37)).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+        assert_eq!(binomial_pmf(2, 0, 0.0), 1.0);
+    }
+
+    #[test]
+    fn a_level_shift_is_found_where_it_happened() {
+        let mut x: Vec<f64> = (0..12).map(|i| 0.01 * ((i * 7 % 5) as f64 - 2.0)).collect();
+        x.extend((0..8).map(|i| 0.4 + 0.01 * ((i * 3 % 5) as f64 - 2.0)));
+        assert_eq!(current_level_start(&x, 0.05), 12);
+        // One slow run at the end is no level of its own.
+        let mut y: Vec<f64> = x[..12].to_vec();
+        y.push(1.0);
+        assert_eq!(current_level_start(&y, 0.05), 0);
     }
 }

@@ -1,29 +1,39 @@
 //! What the gate found: a [`Judgement`] per benchmark in a [`CheckReport`], and [`check`], which
-//! judges a run's entries against a history.
+//! judges one run's entries against a history and the state its earlier runs left.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bench_model::{CommitInfo, CommitRange, GateRecord, HistoryEntry, RunRef};
+use bench_model::{CommitInfo, CommitRange, GateRecord, HistoryEntry, OpenRecord, RunRef};
 use serde::Serialize;
 
 use crate::error::GateError;
+use crate::judge::{self, Assessment, Judging, Past, Reference, Verdict, ALPHA, FAMILY_FLOOR};
 use crate::options::GateOptions;
 use crate::series::{self, PastRun, SeriesKey};
-use crate::stats::{self, Assessment, Verdict};
+use crate::state::SeriesState;
+use crate::stats;
+
+/// A run moved as a whole when at least this many benchmarks were judged and most moved together.
+const RUN_WIDE_MIN: usize = 5;
 
 /// One benchmark's line of the gate's report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Judgement {
     /// The benchmark.
     pub fullname: String,
-    /// The machine, as its series key.
+    /// The machine, as its series key (with ` xN` under a launcher).
     pub machine: String,
-    /// `regression`, `improvement`, `unchanged` or `insufficient_history`.
+    /// The MPI process count, under a launcher.
+    pub procs: Option<u64>,
+    /// The suite, when a pipeline judged several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// What the run is, against its series.
     pub verdict: Verdict,
-    /// Baseline, seconds.
+    /// The reference level, seconds: for a step, the level before it.
     pub baseline: Option<f64>,
-    /// The value judged, seconds.
+    /// The value judged, seconds (the median of the run and its reruns).
     pub value: f64,
     /// `value / baseline - 1`.
     pub change: Option<f64>,
@@ -33,28 +43,70 @@ pub struct Judgement {
     pub noise: Option<f64>,
     /// The branch the baseline came from.
     pub baseline_branch: Option<String>,
-    /// Runs of the series on that branch that were considered.
+    /// Runs of the series on that branch in the window.
     pub history: usize,
-    /// For a regression, improvement or recovery: the runs on either side of the step (`to` is
-    /// this run).
+    /// For a step: the last run on the old level and the first on the new one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<CommitRange>,
+    /// For a step: how large it is and what it rests on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepSize>,
     /// Why, when the verdict needs explaining.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Worth a confirmation rerun (`--confirm N`).
+    #[serde(skip)]
+    pub rerun: bool,
+    /// What is stored with the run's entry: the verdict and the series' state after it.
+    #[serde(skip)]
+    pub record: Option<GateRecord>,
 }
 
-/// A regression found by an earlier run that no later step has brought back.
+/// A step's size and the measurements it rests on.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StepSize {
+    /// The new level against the one before, `new / before - 1`.
+    pub change: f64,
+    /// Runs on the new level, this one included.
+    pub runs: usize,
+    /// Measurements on the new level (runs and confirmation reruns).
+    pub measurements: usize,
+}
+
+/// A regression found by an earlier run that has not recovered.
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenRegression {
     /// The benchmark.
     pub fullname: String,
     /// The machine, as its series key.
     pub machine: String,
-    /// How much slower the series has been since, `new / before - 1`.
+    /// The MPI process count, under a launcher.
+    pub procs: Option<u64>,
+    /// The suite, when a pipeline judged several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// How much slower the series has been since, `level / before - 1`.
     pub change: f64,
     /// The runs on either side of the step.
     pub range: CommitRange,
+    /// Runs measured on the slow level so far.
+    pub runs: usize,
+}
+
+/// Most benchmarks of a run moved together: the runner, or a change that touches everything.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunWide {
+    /// The suite, when a pipeline judged several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// How much the run moved as a whole, `+0.25`: 25% slower.
+    pub change: f64,
+    /// Benchmarks that moved with it.
+    pub moved: usize,
+    /// Benchmarks judged.
+    pub of: usize,
+    /// The run before moved the same way: no longer taken out, each benchmark is judged on it.
+    pub confirmed: bool,
 }
 
 impl Judgement {
@@ -76,19 +128,32 @@ pub struct CheckReport {
     pub benchmarks: Vec<Judgement>,
     /// Regressions found earlier that are still open, per series of this run.
     pub open: Vec<OpenRegression>,
+    /// Runs that moved as a whole (one per history judged, at most).
+    pub run_wide: Vec<RunWide>,
+    /// Open regressions this run accepted (`--accept`): closed without a recovery.
+    pub accepted: Vec<OpenRegression>,
+    /// Series judged with a history: how many share the run's false-alarm level.
+    #[serde(skip)]
+    pub family: usize,
 }
 
 impl CheckReport {
-    /// Benchmarks with a confirmed regression.
+    /// New regressions found by this run.
     pub fn regressions(&self) -> usize {
-        self.suspects().count()
+        self.new_regressions().count()
     }
 
-    /// The benchmarks judged a regression.
-    pub fn suspects(&self) -> impl Iterator<Item = &Judgement> {
+    /// The benchmarks judged a new regression.
+    pub fn new_regressions(&self) -> impl Iterator<Item = &Judgement> {
         self.benchmarks
             .iter()
             .filter(|j| j.verdict == Verdict::Regression)
+    }
+
+    /// The benchmarks a confirmation rerun would settle: inconclusive slowdowns, recoveries seen
+    /// once, and those that moved with an unconfirmed run-wide shift.
+    pub fn to_confirm(&self) -> impl Iterator<Item = &Judgement> {
+        self.benchmarks.iter().filter(|j| j.rerun)
     }
 
     /// Joins the reports of several suites.
@@ -96,10 +161,55 @@ impl CheckReport {
         self.statistic = other.statistic;
         self.benchmarks.extend(other.benchmarks);
         self.open.extend(other.open);
+        self.run_wide.extend(other.run_wide);
+        self.accepted.extend(other.accepted);
+        self.family += other.family;
     }
 
-    /// Keeps each verdict with its run's entries (`gate` of each entry), so that plots can mark
-    /// flagged runs and later checks know which regressions are open.
+    /// Names the suite of every finding (a pipeline judges one suite at a time).
+    pub fn label_suite(&mut self, suite: &str) {
+        let name = Some(suite.to_owned());
+        self.benchmarks
+            .iter_mut()
+            .for_each(|j| j.suite = name.clone());
+        self.open.iter_mut().for_each(|o| o.suite = name.clone());
+        self.run_wide
+            .iter_mut()
+            .for_each(|r| r.suite = name.clone());
+    }
+
+    /// Takes the verdicts of `again` (the suspects judged on the run and their reruns) in place
+    /// of this run's, with `note` on each.
+    pub fn take_confirmed(&mut self, again: CheckReport, note: &str) {
+        let same = |a: &str, b: &str, c: &str, d: &str| a == c && b == d;
+        for judgement in &mut self.benchmarks {
+            let found = again.benchmarks.iter().find(|j| {
+                same(
+                    &j.fullname,
+                    &j.machine,
+                    &judgement.fullname,
+                    &judgement.machine,
+                )
+            });
+            if let Some(found) = found {
+                *judgement = found.clone();
+                judgement.add_note(note);
+            }
+        }
+        let rejudged = |o: &OpenRegression| {
+            again
+                .benchmarks
+                .iter()
+                .any(|j| same(&j.fullname, &j.machine, &o.fullname, &o.machine))
+        };
+        self.open.retain(|o| !rejudged(o));
+        self.open.extend(again.open);
+        self.accepted.retain(|o| !rejudged(o));
+        self.accepted.extend(again.accepted);
+    }
+
+    /// Keeps each verdict, and the series' state after it, with its run's entries (`gate` of
+    /// each entry): the plots mark flagged runs, and the next check continues from there.
     pub fn record_in(&self, entries: &mut [HistoryEntry]) {
         for entry in entries {
             let (fullname, machine) = series::of_entry(entry);
@@ -107,219 +217,457 @@ impl CheckReport {
                 .benchmarks
                 .iter()
                 .find(|j| j.fullname == fullname && j.machine == machine);
-            if let Some(j) = judgement {
-                entry.gate = Some(GateRecord {
-                    verdict: j.verdict.as_str().to_owned(),
-                    change: j.change,
-                    baseline: j.baseline,
-                    range: j.range.clone(),
-                });
+            if let Some(record) = judgement.and_then(|j| j.record.clone()) {
+                entry.gate = Some(record);
             }
         }
     }
 }
 
-/// Judges `entries` (a run, or a run and its reruns: values of one series are judged on their
-/// median) against the history at `path`, which may not exist yet, and lists the regressions of
-/// those series that are still open.
+/// Judges `entries` (one run; values after the first of a series are its confirmation reruns)
+/// against the history at `path`, which may not exist yet, and lists the regressions of those
+/// series that are still open.
 pub fn check(
     path: &Path,
     entries: &[HistoryEntry],
     options: &GateOptions,
 ) -> Result<CheckReport, GateError> {
-    // New values by series, in the order benchmarks first appear.
-    let mut order: Vec<SeriesKey> = Vec::new();
-    let mut new: BTreeMap<SeriesKey, (Vec<f64>, Option<&CommitInfo>, RunRef)> = BTreeMap::new();
-    for entry in entries {
-        let key = series::of_entry(entry);
-        let slot = new.entry(key.clone()).or_insert_with(|| {
-            order.push(key);
-            (
-                Vec::new(),
-                entry.commit_info.as_ref(),
-                series::run_of(entry),
-            )
-        });
-        slot.0.push(series::value_of(entry, options.stat));
+    let measured = Measurement::of_entries(entries, options);
+    let past = series::past_runs(path, &Measurement::keys(&measured), options)?;
+    Ok(judge_run(&past, &measured, options, None))
+}
+
+/// Judges the suspects of `first` again on the run and their reruns (`entries`), with the
+/// run-wide shift and false-alarm level `first` found for the whole run.
+pub fn recheck(
+    path: &Path,
+    entries: &[HistoryEntry],
+    options: &GateOptions,
+    first: &CheckReport,
+) -> Result<CheckReport, GateError> {
+    let measured = Measurement::of_entries(entries, options);
+    let past = series::past_runs(path, &Measurement::keys(&measured), options)?;
+    Ok(judge_run(&past, &measured, options, Some(first)))
+}
+
+/// One measurement of a run: a benchmark's value in one entry (a run's series has more than one
+/// when it was re-run).
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// The series.
+    pub key: SeriesKey,
+    /// The value of the statistic judged, seconds.
+    pub value: f64,
+    /// The branch the run measured.
+    pub branch: Option<String>,
+    /// The run, as ranges name it.
+    pub run: RunRef,
+    /// The MPI process count, under a launcher.
+    pub procs: Option<u64>,
+}
+
+impl Measurement {
+    /// The measurements of new entries.
+    pub fn of_entries(entries: &[HistoryEntry], options: &GateOptions) -> Vec<Measurement> {
+        entries
+            .iter()
+            .map(|entry| Measurement {
+                key: series::of_entry(entry),
+                value: series::value_of(entry, options.stat),
+                branch: entry
+                    .commit_info
+                    .as_ref()
+                    .and_then(CommitInfo::branch)
+                    .map(str::to_owned),
+                run: series::run_of(entry),
+                procs: series::procs_of(entry),
+            })
+            .collect()
     }
-    let past = series::past_runs(path, &order, options)?;
+
+    /// The series measured, in the order they first appear.
+    pub fn keys(measured: &[Measurement]) -> Vec<SeriesKey> {
+        let mut keys: Vec<SeriesKey> = Vec::new();
+        for m in measured {
+            if !keys.contains(&m.key) {
+                keys.push(m.key.clone());
+            }
+        }
+        keys
+    }
+}
+
+/// One series of the run, before it is judged.
+struct Case<'a> {
+    key: SeriesKey,
+    procs: Option<u64>,
+    values: Vec<f64>,
+    this_run: RunRef,
+    branch: Option<String>,
+    joinable: bool,
+    usable: Vec<&'a PastRun>,
+    window_start: usize,
+    state: SeriesState,
+    threshold: f64,
+    reference: Option<Reference>,
+}
+
+impl Case<'_> {
+    fn window(&self) -> &[&PastRun] {
+        &self.usable[self.window_start..]
+    }
+}
+
+/// Judges one run's measurements against `past`, the series' earlier runs.
+pub(crate) fn judge_run(
+    past: &series::Past,
+    measured: &[Measurement],
+    options: &GateOptions,
+    first: Option<&CheckReport>,
+) -> CheckReport {
+    let order = Measurement::keys(measured);
+    let new: BTreeMap<&SeriesKey, Vec<&Measurement>> =
+        measured.iter().fold(BTreeMap::new(), |mut by, m| {
+            by.entry(&m.key).or_insert_with(Vec::new).push(m);
+            by
+        });
+    let cases: Vec<Case> = order
+        .iter()
+        .map(|key| {
+            let measurements = &new[key];
+            let values: Vec<f64> = measurements.iter().map(|m| m.value).collect();
+            let first_one = measurements[0];
+            let runs = past.runs.get(key).map(Vec::as_slice).unwrap_or_default();
+            let own_branch = first_one.branch.as_deref();
+            let (branch, on_branch) = series::baseline(runs, own_branch, options);
+            let usable: Vec<&PastRun> = on_branch
+                .into_iter()
+                .filter(|r| stats::usable(r.value))
+                .collect();
+            let threshold = options.thresholds.for_benchmark(&key.0, options.threshold);
+            let state = SeriesState::read(&usable, threshold);
+            let window_start = usable.len().saturating_sub(options.window);
+            let mut case = Case {
+                key: key.clone(),
+                procs: first_one.procs,
+                values,
+                this_run: first_one.run.clone(),
+                joinable: own_branch.is_some() && branch.as_deref() == own_branch,
+                branch,
+                usable,
+                window_start,
+                state,
+                threshold,
+                reference: None,
+            };
+            let enough = case.window().len() >= options.min_history.max(1);
+            if enough && case.values.iter().all(|v| stats::usable(*v)) {
+                case.reference = Some(reference_of(&case));
+            }
+            case
+        })
+        .collect();
+
+    let judged: Vec<&Case> = cases.iter().filter(|c| c.reference.is_some()).collect();
+    let run_wide = match first {
+        Some(first) => first.run_wide.first().cloned(),
+        None => run_wide(&judged),
+    };
+    let family = first.map_or(judged.len(), |f| f.family);
+    let alpha = ALPHA / (family.max(FAMILY_FLOOR) * options.checks_per_run.max(1)) as f64;
+    let taken_out = run_wide
+        .as_ref()
+        .filter(|r| !r.confirmed)
+        .map_or(0.0, |r| (1.0 + r.change).ln());
 
     let mut report = CheckReport {
         statistic: options.stat.as_str(),
+        family,
+        run_wide: run_wide.clone().into_iter().collect(),
         ..CheckReport::default()
     };
-    for key in order {
-        let (values, commit, this_run) = &new[&key];
-        let runs = past.runs.get(&key).map(Vec::as_slice).unwrap_or_default();
-        let own_branch = commit.and_then(|c| c.branch());
-        let (branch, on_branch) = series::baseline(runs, own_branch, options);
-        let usable: Vec<&PastRun> = on_branch
-            .into_iter()
-            .filter(|r| stats::usable(r.value))
-            .collect();
-        let window_start = usable.len().saturating_sub(options.window);
-        let window = &usable[window_start..];
-        let history: Vec<f64> = window.iter().map(|r| r.value).collect();
-        // Up to two windows before it sharpen the noise estimate.
-        let earlier: Vec<f64> = usable
-            [window_start.saturating_sub(2 * options.window)..window_start]
-            .iter()
-            .map(|r| r.value)
-            .collect();
-        let threshold = options.thresholds.for_benchmark(&key.0, options.threshold);
-        let assessment = stats::judge(&earlier, &history, values, threshold, options.min_history);
-        let mut open = open_regressions(&usable, window, &assessment, threshold);
-        let mut verdict = assessment.verdict;
-        let step = |from: &PastRun| CommitRange {
-            from: from.run.clone(),
-            to: this_run.clone(),
-        };
-        let mut range = match verdict {
-            Verdict::Regression | Verdict::Improvement => window.last().map(|r| step(r)),
-            _ => None,
-        };
-        let (mut baseline, mut change) = (assessment.baseline, assessment.change);
-        if !matches!(verdict, Verdict::Regression | Verdict::InsufficientHistory) {
-            // Back where the series was before an open regression: recovered, against the
-            // slowest level it leaves.
-            let left = open
-                .iter()
-                .filter(|o| o.is_back(assessment.value, threshold))
-                .map(Open::level)
-                .reduce(f64::max);
-            if let Some(level) = left {
-                open.retain(|o| !o.is_back(assessment.value, threshold));
-                verdict = Verdict::Recovered;
-                baseline = Some(level);
-                change = Some(assessment.value / level - 1.0);
-                range = window.last().map(|r| step(r));
-            }
-        }
-        if verdict == Verdict::InsufficientHistory {
-            range = None;
-        }
-        report.open.extend(open.into_iter().map(|o| OpenRegression {
-            fullname: key.0.clone(),
-            machine: key.1.clone(),
-            change: o.change,
-            range: o.range,
-        }));
-        let adopted = past.adopted.get(&key);
-        let mut judgement = Judgement {
-            verdict,
-            baseline,
-            value: assessment.value,
-            change,
-            threshold,
-            noise: assessment.noise,
-            baseline_branch: branch,
-            history: history.len(),
-            note: assessment.note,
-            range,
-            fullname: key.0,
-            machine: key.1,
-        };
-        if let Some(runs) = adopted {
-            judgement.add_note(&format!(
-                "{runs} run(s) of the original script (no machine recorded) counted as this machine's"
-            ));
-        }
-        if judgement
-            .range
-            .as_ref()
-            .is_some_and(|r| r.from.id.is_some() && r.from.id == r.to.id)
-        {
-            judgement.add_note("no commit between the two runs: the machine or noise changed, not the code (--confirm N tells noise from a lasting change)");
-        }
+    for case in &cases {
+        let (judgement, still_open, accepted) =
+            judge_case(case, alpha, taken_out, run_wide.as_ref(), past, options);
+        report.open.extend(still_open);
+        report.accepted.extend(accepted);
         report.benchmarks.push(judgement);
     }
-    Ok(report)
+    report
 }
 
-/// An open regression of one series, as it is tracked while a check runs.
-struct Open {
-    /// The runs on either side of the step.
-    range: CommitRange,
-    /// How much slower the series became, `new / before - 1`.
-    change: f64,
-    /// The level before it, seconds.
-    before: f64,
-}
-
-impl Open {
-    /// The regressed level, seconds.
-    fn level(&self) -> f64 {
-        self.before * (1.0 + self.change)
-    }
-
-    /// Whether `value` is back: within the threshold of the level before the regression, and
-    /// nearer that level than the regressed one (so noise on a small step does not close it).
-    fn is_back(&self, value: f64, threshold: f64) -> bool {
-        value <= self.before * (1.0 + threshold)
-            && (value / self.before).ln() < (1.0 + self.change).ln() / 2.0
-    }
-}
-
-/// The regressions of a series still open before this run.
-///
-/// Where its runs carry the gate's verdicts, they are replayed: a regression opens, a later
-/// improvement back within the threshold of the level before it closes it. A series recorded
-/// without verdicts falls back to the latest level shift in the window, when it was a slowdown
-/// beyond the threshold.
-fn open_regressions(
-    runs: &[&PastRun],
-    window: &[&PastRun],
-    assessment: &Assessment,
-    threshold: f64,
-) -> Vec<Open> {
-    let judged = |r: &&&PastRun| {
-        r.gate.as_ref().is_some_and(|g| {
-            [
-                Verdict::Regression,
-                Verdict::Improvement,
-                Verdict::Recovered,
-            ]
-            .iter()
-            .any(|v| v.as_str() == g.verdict)
-        })
+/// The reference level of a case's series.
+fn reference_of(case: &Case) -> Reference {
+    let window: Vec<f64> = case.window().iter().map(|r| r.value).collect();
+    let earlier_start = case.window_start.saturating_sub(2 * window.len().max(1));
+    let earlier: Vec<f64> = case.usable[earlier_start..case.window_start]
+        .iter()
+        .map(|r| r.value)
+        .collect();
+    let found = case
+        .state
+        .last_step
+        .as_ref()
+        .and_then(|(to, level)| Some((position(case.window(), to)?, *level)));
+    let past = Past {
+        earlier: &earlier,
+        window: &window,
+        level_from: found.map_or(0, |(at, _)| at),
+        stored_level: found.map(|(_, level)| level),
     };
-    if runs.iter().any(|r| judged(&r)) {
-        let mut open: Vec<Open> = Vec::new();
-        for run in runs.iter().filter(|r| judged(r)) {
-            let gate = run.gate.as_ref().expect("judged");
-            if gate.verdict == Verdict::Regression.as_str() {
-                let change = gate
-                    .change
-                    .unwrap_or(run.value / gate.baseline.unwrap_or(run.value) - 1.0);
-                let before = gate.baseline.unwrap_or(run.value / (1.0 + change));
-                if let Some(range) = &gate.range {
-                    open.push(Open {
-                        range: range.clone(),
-                        change,
-                        before,
-                    });
-                }
-            } else {
-                open.retain(|o| !o.is_back(run.value, threshold));
+    Reference::of(&past, (1.0 + case.threshold).ln())
+}
+
+/// Where the run `run` is in `window`.
+fn position(window: &[&PastRun], run: &RunRef) -> Option<usize> {
+    window.iter().position(|r| &r.run == run)
+}
+
+/// Whether most of the judged series moved together in this run, and whether the run before did.
+fn run_wide(judged: &[&Case]) -> Option<RunWide> {
+    if judged.len() < RUN_WIDE_MIN {
+        return None;
+    }
+    let deviations: Vec<(f64, f64)> = judged
+        .iter()
+        .filter_map(|c| {
+            let reference = c.reference.as_ref()?;
+            Some((reference.deviation(c.values[0]), reference.sigma()))
+        })
+        .collect();
+    let shift = stats::median(&deviations.iter().map(|d| d.0).collect::<Vec<_>>());
+    let limits: Vec<f64> = judged.iter().map(|c| (1.0 + c.threshold).ln()).collect();
+    let half = stats::median(&limits) / 2.0;
+    if shift.abs() <= half {
+        return None;
+    }
+    // Moved with the run: beyond half its threshold and beyond its own noise, so that a third of
+    // the benchmarks stepping while the noisy rest scatter is not taken for the runner.
+    let moved = deviations
+        .iter()
+        .zip(&limits)
+        .filter(|((d, sigma), l)| d * shift.signum() > (*l / 2.0).max(*sigma))
+        .count();
+    if moved * 2 < judged.len() {
+        return None;
+    }
+    let before = judged
+        .iter()
+        .filter(|c| {
+            c.usable
+                .last()
+                .and_then(|r| r.gate.as_ref())
+                .and_then(|g| g.run_wide)
+                .is_some_and(|w| w.signum() == shift.signum())
+        })
+        .count();
+    Some(RunWide {
+        suite: None,
+        change: shift.exp() - 1.0,
+        moved,
+        of: judged.len(),
+        confirmed: before * 2 > judged.len(),
+    })
+}
+
+/// Judges one series: its line of the report, and its regressions still open from earlier runs.
+fn judge_case(
+    case: &Case,
+    alpha: f64,
+    taken_out: f64,
+    run_wide: Option<&RunWide>,
+    past: &series::Past,
+    options: &GateOptions,
+) -> (Judgement, Vec<OpenRegression>, Vec<OpenRegression>) {
+    let (fullname, machine) = (case.key.0.clone(), case.key.1.clone());
+    let value = stats::median(&case.values);
+    let mut judgement = Judgement {
+        fullname,
+        machine,
+        procs: case.procs,
+        suite: None,
+        verdict: Verdict::InsufficientHistory,
+        baseline: None,
+        value,
+        change: None,
+        threshold: case.threshold,
+        noise: None,
+        baseline_branch: case.branch.clone(),
+        history: case.window().len(),
+        range: None,
+        step: None,
+        note: None,
+        rerun: false,
+        record: None,
+    };
+    let mut open = case.state.open.clone();
+    let mut opened_now = false;
+    match &case.reference {
+        None => {
+            let values: Vec<f64> = case.window().iter().map(|r| r.value).collect();
+            if !values.is_empty() {
+                let baseline = stats::median(&values);
+                judgement.baseline = Some(baseline);
+                judgement.change = Some(value / baseline - 1.0);
+            }
+            judgement.note = Some(format!(
+                "{} of {} runs needed",
+                values.len(),
+                options.min_history
+            ));
+        }
+        Some(reference) => {
+            let levels = case.state.open_levels();
+            // Only a benchmark that moved with the run is judged with the run's move taken out:
+            // one that stayed put was not slowed by the runner, nor is it faster for it.
+            let deviation = reference.deviation(case.values[0]);
+            let moved_with_run = taken_out != 0.0
+                && deviation * taken_out.signum()
+                    > ((1.0 + case.threshold).ln() / 2.0).max(reference.sigma());
+            let taken_out = if moved_with_run { taken_out } else { 0.0 };
+            let judging = Judging {
+                threshold: case.threshold,
+                alpha,
+                run_wide: taken_out,
+                joinable: case.joinable,
+                open: &levels,
+            };
+            let assessment = judge::judge(reference, &case.values, &judging);
+            opened_now = apply(case, &assessment, &mut judgement, &mut open);
+            if moved_with_run {
+                let moved = run_wide.map_or(0.0, |r| r.change);
+                judgement.add_note(&format!(
+                    "judged with the run-wide {:+.1}% taken out",
+                    moved * 100.0
+                ));
+                // Reruns tell a slow runner from a change that touches everything.
+                judgement.rerun |= taken_out > 0.0;
             }
         }
-        return open;
     }
-    let Some(shift) = assessment.shift else {
-        return Vec::new();
-    };
-    if shift.change <= threshold {
-        return Vec::new();
+    if let Some(runs) = past.adopted.get(&case.key) {
+        judgement.add_note(&format!(
+            "{runs} run(s) of the original script (no machine recorded) counted as this machine's"
+        ));
     }
-    let (from, to) = (window[shift.from], window[shift.to]);
-    let range = CommitRange {
-        from: from.run.clone(),
-        to: to.run.clone(),
+    if judgement
+        .range
+        .as_ref()
+        .is_some_and(|r| r.from.id.is_some() && r.from.id == r.to.id)
+    {
+        judgement.add_note("no commit between the two runs: the machine or noise changed, not the code (--confirm N tells noise from a lasting change)");
+    }
+    // Accepted regressions leave the state; one opened by this very run is not accepted unseen.
+    let accepting = options.accept.iter().any(|p| p.matches(&case.key.0));
+    let mut accepted = Vec::new();
+    if accepting {
+        let keep = usize::from(opened_now);
+        let cut = open.len() - keep;
+        accepted = open.drain(..cut).collect::<Vec<_>>();
+        if !accepted.is_empty() {
+            judgement.add_note(&format!(
+                "{} open regression(s) accepted (--accept): closed without a recovery",
+                accepted.len()
+            ));
+        }
+    }
+    let step_change = judgement.step.map(|s| s.change);
+    judgement.record = Some(GateRecord {
+        verdict: judgement.verdict.as_str().to_owned(),
+        change: step_change.or(judgement.change),
+        baseline: judgement.baseline,
+        range: judgement.range.clone(),
+        open: Some(open.clone()),
+        run_wide: run_wide.map(|r| r.change),
+    });
+    let earlier = if opened_now {
+        &open[..open.len() - 1]
+    } else {
+        &open[..]
     };
-    let before = assessment.baseline.unwrap_or(to.value) / (1.0 + shift.change);
-    vec![Open {
-        range,
-        change: shift.change,
-        before,
-    }]
+    let listed = |o: &OpenRecord| OpenRegression {
+        fullname: case.key.0.clone(),
+        machine: case.key.1.clone(),
+        procs: case.procs,
+        suite: None,
+        change: o.level / o.before - 1.0,
+        range: o.range.clone(),
+        runs: o.runs,
+    };
+    let still_open = earlier.iter().map(listed).collect();
+    let accepted = accepted.iter().map(listed).collect();
+    (judgement, still_open, accepted)
+}
+
+/// Fills `judgement` from `assessment` and moves the series' open regressions on; returns
+/// whether this run opened one.
+fn apply(
+    case: &Case,
+    assessment: &Assessment,
+    judgement: &mut Judgement,
+    open: &mut Vec<OpenRecord>,
+) -> bool {
+    judgement.verdict = assessment.verdict;
+    judgement.baseline = Some(assessment.baseline);
+    judgement.change = Some(assessment.change);
+    judgement.noise = Some(assessment.noise);
+    judgement.note = assessment.note.clone();
+    judgement.rerun = assessment.suspect;
+    let window = case.window();
+    let before_window = case
+        .window_start
+        .checked_sub(1)
+        .map(|i| case.usable[i].run.clone());
+    if let Some(step) = assessment.step {
+        let from = match step.from {
+            Some(i) => window[i].run.clone(),
+            None => before_window.unwrap_or_default(),
+        };
+        let to = step
+            .to
+            .map_or_else(|| case.this_run.clone(), |i| window[i].run.clone());
+        let range = CommitRange { from, to };
+        judgement.range = Some(range.clone());
+        judgement.step = Some(StepSize {
+            change: step.change,
+            runs: step.runs,
+            measurements: step.measurements,
+        });
+        let level = assessment.baseline * (1.0 + step.change);
+        match assessment.verdict {
+            Verdict::Regression => {
+                open.iter_mut().for_each(|o| o.runs += 1);
+                open.push(OpenRecord {
+                    range,
+                    before: assessment.baseline,
+                    level,
+                    runs: step.runs,
+                });
+                return true;
+            }
+            Verdict::Recovered => {
+                let mut index = 0;
+                open.retain(|_| {
+                    index += 1;
+                    !assessment.closes.contains(&(index - 1))
+                });
+            }
+            _ => {
+                if let Some(last) = open.last_mut() {
+                    last.level = level;
+                }
+            }
+        }
+        open.iter_mut().for_each(|o| o.runs += 1);
+        return false;
+    }
+    // Still open: one more run on the slow level, which the newest one's level follows.
+    let on_newest = case.state.last_step.as_ref().map(|(to, _)| to);
+    for o in open.iter_mut() {
+        o.runs += 1;
+        if Some(&o.range.to) == on_newest && assessment.level_runs >= stats::MIN_LEVEL_RUNS {
+            o.level = assessment.baseline;
+        }
+    }
+    false
 }

@@ -12,9 +12,11 @@
 //! it again from the journal, before doing anything else; nothing is lost at any moment.
 //!
 //! Finding a run again (appends skip runs already recorded) must not read every chunk: a hidden
-//! index, `archive/.index.json`, keeps the range of dates each chunk holds, so only chunks whose
-//! range holds an incoming entry's date are read. It is a cache: built for a chunk the first time
-//! it is needed, its entry dropped whenever a chunk is removed (a rolled-back migration or
+//! index, `archive/.index.json`, keeps for each chunk the range of its entries' dates and the
+//! run keys of its entries without a date (the original script's), so only a chunk that may hold
+//! an incoming entry's run is read. It is a cache: written with every chunk (rotation and
+//! migration), built for a chunk the first time it is needed, trusted only while the chunk is the
+//! same file, its entry dropped whenever a chunk is removed (a rolled-back migration or
 //! rotation), and never needed for correctness of the chunks themselves.
 
 use std::fs;
@@ -26,7 +28,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
-use crate::history::{read_stored, StoredEntry, StoredHistory};
+use crate::history::{read_stored, EntryKey, StoredEntry, StoredHistory};
 
 /// The bound on a suite's current history file; `None` on both: unbounded (the default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,17 +117,99 @@ pub fn chunks(path: &Path) -> Vec<(u32, PathBuf)> {
     })
 }
 
-/// What the index knows of one chunk: the range of its entries' dates, and which file that was
-/// (its size and modification time: git can replace a chunk by another of the same name).
+/// What the index knows of one chunk: the range of its entries' dates, the runs of its entries
+/// without a date, and which file that was (its size and modification time: git can replace a
+/// chunk by another of the same name).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ChunkDates {
+struct ChunkIndex {
     first: Option<String>,
     last: Option<String>,
-    undated: bool,
+    /// Required: indexes of older builds said only whether a chunk had undated entries, and
+    /// must not be read as "none"; without it the whole index is rebuilt.
+    undated_runs: RunPrefixes,
     /// The chunk's size and modification time (ns) when indexed; absent in older indexes,
     /// which then count as unknown.
     #[serde(default)]
     stamp: Option<(u64, u128)>,
+}
+
+/// The first 64 bits of run keys ([`EntryKey::run`]), sorted, as 16-digit lower-case hex numbers
+/// one after the other: 16 bytes per entry of the original script, searched as written (numbers
+/// of one width in hex sort as the numbers do), so reading the index decodes nothing.
+///
+/// Half a key is enough because a match is confirmed by reading the chunk: two runs sharing 64
+/// bits only cost that read (a chance of about n / 2^64 per lookup), never a wrong answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct RunPrefixes(Vec<u8>);
+
+impl RunPrefixes {
+    fn of(runs: impl Iterator<Item = u128>) -> Self {
+        let mut prefixes: Vec<u64> = runs.map(|run| (run >> 64) as u64).collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        RunPrefixes(prefixes.iter().flat_map(|p| hex(*p)).collect())
+    }
+
+    /// The text if it is what [`RunPrefixes::of`] writes; lookups bisect it, so anything else
+    /// is refused (and the index rebuilt). One pass, which also makes it valid UTF-8.
+    fn parse(text: &[u8]) -> Option<Self> {
+        let (numbers, rest) = text.as_chunks::<16>();
+        let digits = text
+            .iter()
+            .fold(true, |ok, b| ok & matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let sorted = numbers
+            .windows(2)
+            .all(|w| u128::from_be_bytes(w[0]) < u128::from_be_bytes(w[1]));
+        (rest.is_empty() && digits && sorted).then(|| RunPrefixes(text.to_vec()))
+    }
+
+    fn may_hold(&self, run: u128) -> bool {
+        let (numbers, _) = self.0.as_chunks::<16>();
+        numbers.binary_search(&hex((run >> 64) as u64)).is_ok()
+    }
+}
+
+/// `prefix` as 16 lower-case hex digits.
+fn hex(prefix: u64) -> [u8; 16] {
+    std::array::from_fn(|i| b"0123456789abcdef"[(prefix >> (60 - 4 * i)) as usize & 0xf])
+}
+
+impl Serialize for RunPrefixes {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let text = std::str::from_utf8(&self.0).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(text)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunPrefixes {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = RunPrefixes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("sorted 16-digit lower-case hex numbers")
+            }
+            fn visit_bytes<E: serde::de::Error>(
+                self,
+                text: &[u8],
+            ) -> std::result::Result<Self::Value, E> {
+                RunPrefixes::parse(text).ok_or_else(|| E::custom("not sorted 16-digit hex numbers"))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                text: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                self.visit_bytes(text.as_bytes())
+            }
+        }
+        // As bytes: serde_json then skips its UTF-8 check, which the digits' check subsumes.
+        deserializer.deserialize_bytes(Text)
+    }
 }
 
 /// A chunk file's size and modification time, which change when anything replaces it.
@@ -139,26 +223,30 @@ fn stamp(chunk: &Path) -> Option<(u64, u128)> {
     Some((meta.len(), modified.as_nanos()))
 }
 
-impl ChunkDates {
+impl ChunkIndex {
     fn of(entries: &[StoredEntry], stamp: Option<(u64, u128)>) -> Self {
         let dates = || entries.iter().filter_map(|e| e.datetime.as_deref());
-        ChunkDates {
+        let undated = entries.iter().filter(|e| e.datetime.is_none());
+        ChunkIndex {
             first: dates().min().map(str::to_owned),
             last: dates().max().map(str::to_owned),
-            undated: entries.iter().any(|e| e.datetime.is_none()),
+            undated_runs: RunPrefixes::of(undated.map(|e| e.key().run)),
             stamp,
         }
     }
 
-    /// Whether an entry that ended at `date` (None: unknown) may be in this chunk. A run found
-    /// again has the very datetime text it was stored with, so comparing text is exact.
-    fn may_hold(&self, date: Option<&str>) -> bool {
-        match (date, &self.first, &self.last) {
-            (None, _, _) => true,
-            (Some(_), _, _) if self.undated => true,
+    /// Whether the run of an incoming entry that ended at `datetime` (None: unknown), with run
+    /// keys `key`, may be in this chunk.
+    ///
+    /// A stored entry with a datetime is that run only if it has the very same datetime text
+    /// (its run key holds it), so comparing text with the range is exact. One without is that
+    /// run only if its run key is the entry's own or its key as the original script stored it.
+    fn may_hold(&self, datetime: Option<&str>, key: &EntryKey) -> bool {
+        let dated = match (datetime, &self.first, &self.last) {
             (Some(d), Some(first), Some(last)) => first.as_str() <= d && d <= last.as_str(),
             _ => false,
-        }
+        };
+        dated || self.undated_runs.may_hold(key.run) || self.undated_runs.may_hold(key.legacy)
     }
 }
 
@@ -167,14 +255,15 @@ fn index_path(path: &Path) -> PathBuf {
     folder(path).join(".index.json")
 }
 
-/// The entries of every chunk that may hold an entry dated one of `dates` (None: undated), to
-/// find runs recorded before. Under the history's lock; updates the index as it goes.
+/// The entries of every chunk that may hold the run of one of `sought` (an incoming entry's
+/// datetime and run keys), to find runs recorded before. Under the history's lock; updates the
+/// index as it goes.
 pub(crate) fn entries_that_may_match(
     path: &Path,
-    dates: &[Option<&str>],
+    sought: &[(Option<&str>, EntryKey)],
 ) -> Result<Vec<StoredEntry>> {
     let chunks = chunks(path);
-    if chunks.is_empty() || dates.is_empty() {
+    if chunks.is_empty() || sought.is_empty() {
         return Ok(Vec::new());
     }
     let mut index = read_index(path);
@@ -186,13 +275,13 @@ pub(crate) fn entries_that_may_match(
         // Trusted only while it describes this very file.
         let known = index.get(&name).filter(|k| now.is_some() && k.stamp == now);
         if let Some(known) = known {
-            if !dates.iter().any(|d| known.may_hold(*d)) {
+            if !sought.iter().any(|(d, key)| known.may_hold(*d, key)) {
                 continue;
             }
         }
         let entries = read_stored(chunk)?.map(|h| h.entries).unwrap_or_default();
         if known.is_none() {
-            index.insert(name, ChunkDates::of(&entries, now));
+            index.insert(name, ChunkIndex::of(&entries, now));
             changed = true;
         }
         found.extend(entries);
@@ -203,7 +292,7 @@ pub(crate) fn entries_that_may_match(
     Ok(found)
 }
 
-type Index = std::collections::BTreeMap<String, ChunkDates>;
+type Index = std::collections::BTreeMap<String, ChunkIndex>;
 
 /// The index, empty when missing or unreadable (it is rebuilt chunk by chunk).
 fn read_index(path: &Path) -> Index {
@@ -263,11 +352,21 @@ pub(crate) fn rotate(path: &Path, entries: &[StoredEntry]) -> Result<PathBuf> {
     fs::rename(path, &chunk).map_err(|e| Error::write(&chunk, e))?;
     sync_folder(&archive);
     sync_folder(path.parent().unwrap_or(Path::new(".")));
-    // Index the new chunk now, while its entries are at hand: later appends need not read it.
-    let mut index = read_index(path);
-    index.insert(file_name(&chunk), ChunkDates::of(entries, stamp(&chunk)));
-    let _ = write_index(path, &index);
+    index_new_chunks(path, [(chunk.as_path(), entries)]);
     Ok(chunk)
+}
+
+/// Indexes chunks just written, while their entries are at hand: later appends need not read
+/// them. A failure only costs that reading.
+fn index_new_chunks<'a>(
+    path: &Path,
+    chunks: impl IntoIterator<Item = (&'a Path, &'a [StoredEntry])>,
+) {
+    let mut index = read_index(path);
+    for (chunk, entries) in chunks {
+        index.insert(file_name(chunk), ChunkIndex::of(entries, stamp(chunk)));
+    }
+    let _ = write_index(path, &index);
 }
 
 /// Writes every group but the last as a new chunk and the last as the current file; returns
@@ -427,6 +526,15 @@ pub(crate) fn migrate(path: &Path, bound: &Bound) -> Result<Migration> {
     sync_folder(path.parent().unwrap_or(Path::new(".")));
 
     let written = write_groups(path, &raw, &dated, &groups, bound).and_then(|written| {
+        // Indexed before the journal goes: a rollback drops the entries with their chunks.
+        index_new_chunks(
+            path,
+            written
+                .0
+                .iter()
+                .zip(&groups)
+                .map(|(chunk, group)| (chunk.as_path(), &dated[group.clone()])),
+        );
         fs::remove_file(&journal).map_err(|e| Error::write(&journal, e))?;
         sync_folder(&archive);
         Ok(written)
@@ -465,6 +573,31 @@ mod tests {
         assert!(parse_size("3 parsecs")
             .unwrap_err()
             .contains("unknown unit"));
+    }
+
+    #[test]
+    fn run_prefixes_are_written_as_hex_and_only_what_is_written_is_read() {
+        let runs = [3u128 << 64 | 7, 1 << 64, u128::MAX, 3 << 64];
+        let prefixes = RunPrefixes::of(runs.into_iter());
+        let text = serde_json::to_string(&prefixes).unwrap();
+        assert_eq!(text, "\"00000000000000010000000000000003ffffffffffffffff\"");
+        assert_eq!(
+            serde_json::from_str::<RunPrefixes>(&text).unwrap(),
+            prefixes
+        );
+        assert!(runs.iter().all(|run| prefixes.may_hold(*run)));
+        assert!(!prefixes.may_hold(2 << 64));
+        for broken in [
+            "\"00000000000000030000000000000001\"", // out of order
+            "\"000000000000000A\"",                 // upper case
+            "\"+00000000000000a\"",
+            "\"0000000000000001000\"", // a partial number
+        ] {
+            assert!(
+                serde_json::from_str::<RunPrefixes>(broken).is_err(),
+                "{broken}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::archive::{self, Bound};
 use crate::error::{Error, Hints, Result};
 use crate::fsio::{write_atomic, FileLock};
 use crate::json::{self, NonFinite};
-use crate::report::{parse_lenient, Benchmark, CommitInfo, Integers, Lenient, Report};
+use crate::report::{parse_lenient, Benchmark, CommitInfo, Integers, Lenient, Num, Report};
 
 /// One benchmark of one run, as stored in a history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,20 +44,43 @@ pub struct HistoryEntry {
 }
 
 /// What the regression gate said of an entry's run, kept with the entry so that plots can mark
-/// flagged runs and later checks know which regressions are still open.
+/// flagged runs and the next check continues from the state this run left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRecord {
-    /// `regression`, `improvement`, `recovered`, `unchanged` or `insufficient_history`.
+    /// `regression`, `improvement`, `recovered`, `inconclusive`, `unchanged` or
+    /// `insufficient_history`.
     pub verdict: String,
-    /// The value against the baseline, `value / baseline - 1` (+0.25: 25% slower).
+    /// For a step (regression, improvement, recovered): the new level against the one before,
+    /// `new / before - 1` (+0.25: 25% slower); otherwise this run against the baseline.
     #[serde(default)]
     pub change: Option<f64>,
-    /// The baseline, seconds.
+    /// The baseline, seconds: for a step, the level before it.
     #[serde(default)]
     pub baseline: Option<f64>,
     /// For a step (regression, improvement, recovered): the runs on either side of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<CommitRange>,
+    /// The series' regressions still open after this run (written by every check since the gate
+    /// judged sequences; absent in entries judged before, whose verdicts are replayed instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<Vec<OpenRecord>>,
+    /// When most benchmarks of the run moved together: how much (`+0.25`: 25% slower), taken out
+    /// before judging each one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_wide: Option<f64>,
+}
+
+/// A regression still open after a run: the step that opened it and the levels on either side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenRecord {
+    /// The runs on either side of the step.
+    pub range: CommitRange,
+    /// The level before the step, seconds.
+    pub before: f64,
+    /// The slow level since, seconds.
+    pub level: f64,
+    /// Runs measured on the slow level so far.
+    pub runs: usize,
 }
 
 /// Where a step in a series happened: `from` is the newest run on the level before it, `to` the
@@ -105,14 +128,24 @@ impl HistoryEntry {
             .collect()
     }
 
+    fn commit(&self) -> Option<&str> {
+        self.commit_info.as_ref().and_then(|c| c.id())
+    }
+
     fn key(&self) -> EntryKey {
         let stats = &self.benchmark.stats;
         let machine = self.machine.as_ref().map(MachineId::series_key);
         EntryKey::new(
             &self.benchmark.fullname,
-            self.commit_info.as_ref().and_then(|c| c.id()),
+            self.commit(),
             (self.datetime.as_deref(), machine.as_deref()),
-            [&stats.min, &stats.max, &stats.mean, &stats.rounds].map(|n| Some(n.get())),
+            [
+                stats.min.as_ref(),
+                stats.max.as_ref(),
+                Some(&stats.mean),
+                Some(&stats.rounds),
+            ]
+            .map(|n| n.map(Num::get)),
         )
     }
 }
@@ -234,28 +267,42 @@ impl<'de> Deserialize<'de> for MachineKey {
 /// original script, which have no datetime or machine. The key is a 128-bit hash of those
 /// fields rather than copies of them: appending to a 100,000-entry history keeps one per entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct EntryKey {
+pub(crate) struct EntryKey {
     /// This run: benchmark, commit, timings, datetime and machine.
-    run: u128,
+    pub(crate) run: u128,
     /// The same without datetime and machine, as the original script's entries are keyed.
-    legacy: u128,
+    pub(crate) legacy: u128,
 }
 
 impl EntryKey {
+    /// The fields' bytes go into the hash in an order and encoding of our own, never through
+    /// `std::hash::Hash` (whose bytes may change with Rust): the archive's index stores keys, so
+    /// the same entry must get the same key from every build. Changing this encoding changes
+    /// the index format (see `archive::ChunkIndex`).
     fn new(
         fullname: &str,
         commit: Option<&str>,
         ran: (Option<&str>, Option<&str>),
         timings: [Option<f64>; 4],
     ) -> Self {
-        // A missing or non-finite timing (stored as null) keys alike however it was written.
-        let bits = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(u64::MAX, f64::to_bits);
-        let what = (fullname, commit, timings.map(bits));
-        let legacy = hash128(&what);
+        let mut hash = Fnv128::new();
+        hash.text(Some(fullname));
+        hash.text(commit);
+        for timing in timings {
+            // A missing or non-finite timing (stored as null) keys alike however it was written.
+            let bits = timing
+                .filter(|v| v.is_finite())
+                .map_or(u64::MAX, f64::to_bits);
+            hash.bytes(&bits.to_le_bytes());
+        }
+        // The key without when and where is the start of the one with them: one pass for both.
+        let legacy = hash.0;
         let run = if ran == (None, None) {
             legacy
         } else {
-            hash128(&(what, ran))
+            hash.text(ran.0);
+            hash.text(ran.1);
+            hash.0
         };
         EntryKey { run, legacy }
     }
@@ -267,24 +314,35 @@ impl EntryKey {
     }
 }
 
-/// FNV-1a with 128 bits over the `Hash` bytes of `value`: one cheap pass, and within one history
-/// two distinct runs share a key with a chance of about n^2 / 2^129.
-fn hash128(value: &impl std::hash::Hash) -> u128 {
-    struct Fnv128(u128);
-    impl std::hash::Hasher for Fnv128 {
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 = (self.0 ^ u128::from(*b))
-                    .wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
-            }
-        }
-        fn finish(&self) -> u64 {
-            self.0 as u64
+/// FNV-1a with 128 bits: one cheap pass, and within one history two distinct runs share a key
+/// with a chance of about n^2 / 2^129.
+struct Fnv128(u128);
+
+impl Fnv128 {
+    fn new() -> Self {
+        Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            // Times the FNV prime 2^88 + 0x13b, as a shift and a small product.
+            let x = self.0 ^ u128::from(*b);
+            self.0 = (x << 88).wrapping_add(x.wrapping_mul(0x13b));
         }
     }
-    let mut hasher = Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
-    value.hash(&mut hasher);
-    hasher.0
+
+    /// A tag for absent or present, then the text and a byte no UTF-8 text holds: no two
+    /// sequences of fields give the same bytes.
+    fn text(&mut self, text: Option<&str>) {
+        match text {
+            None => self.bytes(&[0]),
+            Some(text) => {
+                self.bytes(&[1]);
+                self.bytes(text.as_bytes());
+                self.bytes(&[0xff]);
+            }
+        }
+    }
 }
 
 /// Keys that are hashes already: a set of them needs no hashing of its own.
@@ -370,11 +428,15 @@ pub struct StoredStats {
 }
 
 impl StoredEntry {
-    fn key(&self) -> EntryKey {
+    fn commit(&self) -> Option<&str> {
+        self.commit_info.as_ref().and_then(|c| c.id.as_deref())
+    }
+
+    pub(crate) fn key(&self) -> EntryKey {
         let s = &self.stats;
         EntryKey::new(
             &self.fullname,
-            self.commit_info.as_ref().and_then(|c| c.id.as_deref()),
+            self.commit(),
             (
                 self.datetime.as_deref(),
                 self.machine.as_ref().map(|m| m.0.as_str()),
@@ -522,19 +584,25 @@ pub fn append_bounded(
         non_finite,
     } = stored.unwrap_or_default();
     let stored_count = stored.len();
-    let mut seen: SeenRuns = stored.iter().map(|e| e.key().run).collect();
-    // Runs recorded before may have moved into any archive chunk: look in those whose dates
-    // can hold an incoming entry (see archive's index).
-    let unseen: Vec<Option<&str>> = entries
-        .iter()
-        .filter(|e| !e.key().found_in(&seen))
-        .map(|e| e.datetime.as_deref())
-        .collect();
-    seen.extend(
-        archive::entries_that_may_match(path, &unseen)?
+    // A run's key holds its commit: only stored entries of an incoming commit can be one of its
+    // runs, so only theirs are hashed.
+    let commits: HashSet<Option<&str>> = entries.iter().map(HistoryEntry::commit).collect();
+    let runs_of = |stored: &[StoredEntry]| -> Vec<u128> {
+        stored
             .iter()
-            .map(|e| e.key().run),
-    );
+            .filter(|e| commits.contains(&e.commit()))
+            .map(|e| e.key().run)
+            .collect()
+    };
+    let mut seen: SeenRuns = runs_of(&stored).into_iter().collect();
+    // Runs recorded before may have moved into any archive chunk: look in those that may hold
+    // an incoming entry's run (see archive's index).
+    let unseen: Vec<(Option<&str>, EntryKey)> = entries
+        .iter()
+        .map(|e| (e.datetime.as_deref(), e.key()))
+        .filter(|(_, key)| !key.found_in(&seen))
+        .collect();
+    seen.extend(runs_of(&archive::entries_that_may_match(path, &unseen)?));
     let fresh: Vec<&HistoryEntry> = entries
         .iter()
         .filter(|entry| {
@@ -626,6 +694,35 @@ fn write_appended(out: &mut impl Write, old: &[u8], new_text: &[u8]) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_keys_stay_what_the_archive_index_stored() {
+        // FNV-1a's published 128-bit value for "a".
+        let mut hash = Fnv128::new();
+        hash.bytes(b"a");
+        assert_eq!(hash.0, 0xd228cb696f1a8caf78912b704e4a8964);
+        // Keys are stored in indexes: a change of their encoding must be a change of the
+        // index's format (see EntryKey::new), never an accident.
+        let key = |ran| {
+            EntryKey::new(
+                "test_arrays.py::test_sum[1000]",
+                Some("21ea49250223b548ebf115362178122563057860"),
+                ran,
+                [Some(5.2e-6), Some(1.4e-5), None, Some(182.0)],
+            )
+        };
+        let run = key((Some("2026-11-27T07:08:00+00:00"), Some("vm|x86_64|?|2")));
+        let legacy = key((None, None));
+        assert_eq!(
+            format!("{:032x}", run.run),
+            "0a425164e68676f612307e866c49e878"
+        );
+        assert_eq!(
+            format!("{:032x}", run.legacy),
+            "1e019657c0a76df3a44c0941f8bf8934"
+        );
+        assert_eq!((legacy.run, legacy.legacy), (run.legacy, run.legacy));
+    }
 
     #[test]
     fn appending_keeps_the_old_text_and_its_layout() {

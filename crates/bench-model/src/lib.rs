@@ -19,8 +19,8 @@ mod report;
 
 pub use error::{shown, Error, ErrorKind, Result};
 pub use history::{
-    AppendOutcome, CommitRange, GateRecord, HistoryEntry, MachineId, MachineKey, RunRef,
-    StoredCommit, StoredEntry, StoredHistory, StoredStats,
+    AppendOutcome, CommitRange, GateRecord, HistoryEntry, MachineId, MachineKey, OpenRecord,
+    RunRef, StoredCommit, StoredEntry, StoredHistory, StoredStats,
 };
 pub use json::NonFinite;
 pub use list::ListEntry;

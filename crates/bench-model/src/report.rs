@@ -161,21 +161,38 @@ pub enum Warmup {
     Iterations(Num),
 }
 
+impl Stats {
+    /// The median, or NaN where it is unknown.
+    pub fn median(&self) -> f64 {
+        self.median.as_ref().map_or(f64::NAN, Num::get)
+    }
+
+    /// The fastest round, or NaN where it is unknown.
+    pub fn min(&self) -> f64 {
+        self.min.as_ref().map_or(f64::NAN, Num::get)
+    }
+}
+
 /// A benchmark's timings; every time is in seconds per iteration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Fastest round.
-    pub min: Num,
-    /// Slowest round.
-    pub max: Num,
+    /// Fastest round; `null` where a history imported from another tool does not know it.
+    #[serde(default)]
+    pub min: Option<Num>,
+    /// Slowest round; `null` where unknown.
+    #[serde(default)]
+    pub max: Option<Num>,
     /// Mean of the rounds.
     pub mean: Num,
-    /// Standard deviation (the integer `0` with one round).
-    pub stddev: Num,
+    /// Standard deviation (the integer `0` with one round); `null` where unknown.
+    #[serde(default)]
+    pub stddev: Option<Num>,
     /// Number of rounds.
     pub rounds: Num,
-    /// Median of the rounds.
-    pub median: Num,
+    /// Median of the rounds; `null` where a history imported from another tool does not know it
+    /// (github-action-benchmark keeps the mean only): never invented.
+    #[serde(default)]
+    pub median: Option<Num>,
     /// Interquartile range.
     #[serde(
         default,
@@ -413,7 +430,7 @@ impl Report {
             if per_rank.len() != others.len() + 1 {
                 continue;
             }
-            let medians: Vec<f64> = per_rank.iter().map(|b| b.stats.median.get()).collect();
+            let medians: Vec<f64> = per_rank.iter().map(|b| b.stats.median()).collect();
             let slowest = (0..medians.len())
                 .max_by(|&a, &b| medians[a].total_cmp(&medians[b]))
                 .unwrap_or(0);
@@ -450,13 +467,16 @@ fn refuse_negative_times(report: &Report, path: &Path) -> Result<()> {
     for (index, benchmark) in report.benchmarks.iter().enumerate() {
         let s = &benchmark.stats;
         let times = [
-            ("min", &s.min),
-            ("max", &s.max),
-            ("mean", &s.mean),
-            ("median", &s.median),
-            ("stddev", &s.stddev),
+            ("min", s.min.as_ref()),
+            ("max", s.max.as_ref()),
+            ("mean", Some(&s.mean)),
+            ("median", s.median.as_ref()),
+            ("stddev", s.stddev.as_ref()),
         ];
-        if let Some((name, value)) = times.iter().find(|(_, v)| v.get() < 0.0) {
+        let negative = times
+            .iter()
+            .find_map(|(name, v)| v.filter(|v| v.get() < 0.0).map(|v| (name, v)));
+        if let Some((name, value)) = negative {
             return Err(Error::Schema {
                 path: path.to_path_buf(),
                 line: 0,

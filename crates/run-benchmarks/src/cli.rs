@@ -116,6 +116,12 @@ pub struct Cli {
     #[arg(long, value_name = "N", requires = "judging")]
     pub confirm: Option<usize>,
 
+    /// Run nothing: replay the gate over every suite's history in RESULTS/data (or the --publish
+    /// checkout's) run by run, as nightly checks would have judged it, and say what it would
+    /// have found. Takes the gate options (--threshold, --stat, --markdown, --report-json, ...).
+    #[arg(long, conflicts_with_all = ["check", "bisect", "no_push"])]
+    pub backtest: bool,
+
     /// Find the first commit after FROM, up to TO, at which the suspect benchmarks are on TO's
     /// level: a binary search that measures them with each commit's code (checked out in a
     /// temporary git worktree of the repository holding DIR) and the working tree's benchmarks.
@@ -281,6 +287,11 @@ pub fn run(
         ));
     }
     let config = cli.config()?;
+    if cli.backtest {
+        let found = crate::backtest(&config, &cli.gate.options()?)?;
+        cli.gate.emit_backtest(&found, "Backtest", stderr)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(bisect) = cli.bisection()? {
         let found = crate::bisect::run(&config, &bisect, stderr)?;
         let _ = write!(stdout, "{}", found.render());
@@ -294,15 +305,18 @@ pub fn run(
         let _ = writeln!(stderr);
         cli.gate.emit(&gate, "Benchmark gate", stdout, stderr)?;
         let (new, open) = (gate.regressions(), gate.open.len());
-        if new + open > 0 {
-            // "Confirmed" only when reruns confirmed them.
-            let how = match config.gate.as_ref().map_or(0, |g| g.confirm) {
-                0 => "found (not confirmed: --confirm N re-runs suspects)".to_string(),
-                n => format!("confirmed by {n} rerun(s)"),
+        let suspects = gate.to_confirm().count();
+        if new + open + suspects > 0 {
+            let pending = match (suspects, config.gate.as_ref().map_or(0, |g| g.confirm)) {
+                (0, _) => String::new(),
+                (n, 0) => format!(
+                    "; {n} inconclusive, for the next run or --confirm N (reruns) to decide"
+                ),
+                (n, _) => format!("; {n} inconclusive after the reruns"),
             };
             let _ = writeln!(
                 stderr,
-                "run-benchmarks: {new} new regression(s) {how}, {open} open from earlier runs"
+                "run-benchmarks: {new} new regression(s), {open} open from earlier runs{pending}"
             );
         }
         gate_fails = cli.gate.fails(&gate);

@@ -8,9 +8,11 @@ use bench_model::HistoryEntry;
 
 use crate::Gate;
 
-/// Judges `entries` against the history at `history`; with `--confirm N`, re-runs the suspected
-/// benchmarks N times through `rerun(node ids, attempt)` (which returns the rerun's entries, or
-/// `None` when it produced none) and judges them again on the run and its reruns.
+/// Judges `entries` against the history at `history`; with `--confirm N`, re-runs what a rerun
+/// would settle (inconclusive slowdowns, recoveries seen once, benchmarks that moved with an
+/// unconfirmed run-wide shift) N times through `rerun(node ids, attempt)` (which returns the
+/// rerun's entries, or `None` when it produced none) and judges them again on the run and its
+/// reruns.
 pub fn judge(
     history: &Path,
     entries: &[HistoryEntry],
@@ -19,7 +21,7 @@ pub fn judge(
     mut rerun: impl FnMut(&[String], usize) -> Option<Vec<HistoryEntry>>,
 ) -> Result<CheckReport, GateError> {
     let mut verdicts = bench_gate::check(history, entries, &gate.options)?;
-    let suspects: Vec<String> = verdicts.suspects().map(|j| j.fullname.clone()).collect();
+    let suspects: Vec<String> = verdicts.to_confirm().map(|j| j.fullname.clone()).collect();
     if gate.confirm == 0 || suspects.is_empty() {
         return Ok(verdicts);
     }
@@ -31,18 +33,9 @@ pub fn judge(
             all.extend(again.into_iter().filter(|e| suspected(e)));
         }
     }
-    let confirmed = bench_gate::check(history, &all, &gate.options)?;
+    let confirmed = bench_gate::recheck(history, &all, &gate.options, &verdicts)?;
     let note = format!("judged on the run and {} rerun(s)", gate.confirm);
-    for judgement in &mut verdicts.benchmarks {
-        let again = confirmed
-            .benchmarks
-            .iter()
-            .find(|j| j.fullname == judgement.fullname && j.machine == judgement.machine);
-        if let Some(again) = again {
-            *judgement = again.clone();
-            judgement.add_note(&note);
-        }
-    }
+    verdicts.take_confirmed(confirmed, &note);
     Ok(verdicts)
 }
 

@@ -114,6 +114,9 @@ pub enum Error {
         /// The suite's folder.
         path: PathBuf,
     },
+    /// The gate could not read a history.
+    #[error(transparent)]
+    Gate(#[from] bench_gate::GateError),
     /// A git step of publishing failed.
     #[error("{0}")]
     Git(#[from] GitError),
@@ -273,7 +276,8 @@ pub fn run_suite(
         };
         let history = results.history(&suite.name);
         match confirm::judge(&history, &loaded.entries, gate, &suite.path, rerun) {
-            Ok(verdicts) => {
+            Ok(mut verdicts) => {
+                verdicts.label_suite(&suite.name);
                 verdicts.record_in(&mut loaded.entries);
                 run.check = Some(verdicts);
             }
@@ -476,6 +480,36 @@ fn read_report(config: &Config, report: &Path, code: Option<i32>, failed: Vec<St
     }
 }
 
+/// The gate replayed over every suite's history in the results folder (the selected suites
+/// only, with `--suite`), one suite after another.
+pub fn backtest(
+    config: &Config,
+    options: &bench_gate::GateOptions,
+) -> Result<bench_gate::Backtest, Error> {
+    let results = Results {
+        root: config.results.clone(),
+    };
+    let data = config.results.join("data");
+    let mut names: Vec<String> = std::fs::read_dir(&data)
+        .map_err(|source| Error::Dir {
+            dir: data.clone(),
+            source,
+        })?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("aggregate.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| config.only.is_empty() || config.only.contains(name))
+        .collect();
+    names.sort();
+    let mut all = bench_gate::Backtest::default();
+    for name in names {
+        let mut found = bench_gate::backtest(&results.history(&name), options)?;
+        found.label_suite(&name);
+        all.extend(found);
+    }
+    Ok(all)
+}
+
 /// Runs every selected suite, rebuilds the lists and publishes; `progress` gets one line per step.
 pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Error> {
     let suites = select_suites(config)?;
@@ -512,6 +546,13 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
         .iter()
         .flat_map(|s| counts.iter().map(move |&p| (s, p)))
         .collect();
+    // Every suite at every count is a check of its own; together they share the false-alarm
+    // level of one run.
+    let mut config = config.clone();
+    if let Some(gate) = &mut config.gate {
+        gate.options.checks_per_run = units.len();
+    }
+    let config = &config;
     for (index, (suite, procs)) in units.iter().enumerate() {
         let name = outcome::unit_name(&suite.name, *procs);
         let step = format!("[{}/{}] {name}", index + 1, units.len());

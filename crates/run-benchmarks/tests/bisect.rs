@@ -203,21 +203,22 @@ fn bisect_names_the_commit_that_made_the_flagged_benchmark_slow() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, ids) = project(dir.path());
     let results = dir.path().join("results");
-    // The nightly job: three judged runs at the first commit, then one at the newest, whose
-    // gate flags test_parse and keeps its verdict and the step's range with the entries.
+    // The nightly job: six judged runs at the first commit, then one at the newest, whose gate
+    // flags test_parse (confirmed by two reruns) and keeps its verdict and the step's range with
+    // the entries.
     let judged = [
         "-r",
         results.to_str().unwrap(),
         "--quiet",
         "--check",
-        "--min-history",
-        "3",
+        "--confirm",
+        "2",
         "--threshold",
         "25",
     ];
     // main as the job found it at the first commit; then main moved on by nine commits.
     git(&repo, &["reset", "-q", "--hard", &ids[0]]);
-    for _ in 0..3 {
+    for _ in 0..6 {
         let output = run_benchmarks(&repo, &pytest, &judged, &repo);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }

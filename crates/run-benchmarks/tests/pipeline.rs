@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -543,7 +543,7 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
     let Some(pytest) = pytest() else { return };
     let dir = tempfile::tempdir().unwrap();
     let suites = controlled_suite(dir.path());
-    for _ in 0..5 {
+    for _ in 0..10 {
         let output = run_benchmarks(&suites, &pytest, &["--quiet"]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }
@@ -559,11 +559,12 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
         gate.to_str().unwrap(),
     ];
 
-    // A one-off slow run: without confirmation it is a regression ...
+    // A one-off slow run: without confirmation it is named, but one measurement is no
+    // regression ...
     fs::write(dir.path().join("mode"), "spike").unwrap();
     let output = run_benchmarks(&suites, &pytest, &check);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert_eq!(gate_verdicts(&gate)[0].0, "regression");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(gate_verdicts(&gate)[0].0, "inconclusive");
     // ... with --confirm 2 the reruns show it was not.
     fs::write(dir.path().join("mode"), "spike").unwrap();
     let confirm = [&check[..], &["--confirm", "2"]].concat();
@@ -582,9 +583,7 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(gate_verdicts(&gate)[0].0, "regression");
     assert!(
-        stderr(&output).contains(
-            "run-benchmarks: 1 new regression(s) confirmed by 2 rerun(s), 0 open from earlier runs"
-        ),
+        stderr(&output).contains("run-benchmarks: 1 new regression(s), 0 open from earlier runs"),
         "{}",
         stderr(&output)
     );
@@ -592,7 +591,7 @@ fn confirmation_reruns_tell_a_one_off_slow_run_from_a_regression() {
     // --no-append recorded nothing: the history still holds the five normal runs.
     assert_eq!(
         history(&suites.join("results/data/timed/aggregate.json")).len(),
-        5
+        10
     );
 }
 
@@ -659,143 +658,4 @@ fn a_newline_in_a_suite_name_keeps_every_message_on_one_line() {
         text.lines().all(|l| !l.starts_with("lines")),
         "a name broke a line: {text}"
     );
-}
-
-/// A git repository holding a library whose `work()` sleeps for a while and a suite that
-/// benchmarks it: commits change the library, or only its README.
-struct Project {
-    root: PathBuf,
-    commits: usize,
-}
-
-impl Project {
-    fn new(dir: &Path) -> Self {
-        let root = dir.join("project");
-        write(&root.join("README"), "0\n");
-        write(
-            &root.join("bench/speed/conftest.py"),
-            "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))\n",
-        );
-        write(
-            &root.join("bench/speed/test_speed.py"),
-            "import speedlib\n\ndef test_work(benchmark):\n    benchmark.pedantic(speedlib.work, rounds=5, iterations=1)\n",
-        );
-        git(&root, &["init", "-q", "-b", "main"]);
-        let mut project = Project { root, commits: 0 };
-        project.library(0.05);
-        project
-    }
-
-    fn commit(&mut self, message: &str) -> String {
-        git(&self.root, &["add", "-A"]);
-        git(
-            &self.root,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-qm",
-                message,
-            ],
-        );
-        self.commits += 1;
-        git(&self.root, &["rev-parse", "HEAD"]).trim().to_owned()
-    }
-
-    /// A commit that only touches the README.
-    fn touch(&mut self) -> String {
-        write(&self.root.join("README"), &format!("{}\n", self.commits));
-        self.commit("docs")
-    }
-
-    /// A commit that makes `work()` take `delay` seconds.
-    fn library(&mut self, delay: f64) -> String {
-        write(
-            &self.root.join("speedlib.py"),
-            &format!("import time\n\ndef work():\n    time.sleep({delay})\n"),
-        );
-        self.commit(&format!("work takes {delay} s"))
-    }
-
-    /// `run-benchmarks --check` on the suite, recording into `results`; the gate's findings.
-    fn check(&self, pytest: &str, results: &Path, extra: &[&str]) -> (Output, Value) {
-        let gate = results.with_file_name("gate.json");
-        let mut args = vec![
-            "-d",
-            "bench",
-            "--results",
-            results.to_str().unwrap(),
-            "--quiet",
-            "--check",
-            // A slow machine's noise must not matter here: the step is 5x.
-            "--threshold",
-            "50",
-            "--report-json",
-            gate.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let output = run_benchmarks(&self.root, pytest, &args);
-        let findings = serde_json::from_slice(&fs::read(&gate).unwrap()).unwrap();
-        (output, findings)
-    }
-}
-
-#[test]
-fn a_slowdown_between_unbenchmarked_commits_is_named_kept_open_and_recovered_once() {
-    let Some(pytest) = pytest() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join("results");
-    let mut project = Project::new(dir.path());
-    let mut last_fast = String::new();
-    for _ in 0..6 {
-        last_fast = project.touch();
-        let (output, _) = project.check(&pytest, &results, &[]);
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    }
-    // Three commits without a benchmark run; the middle one makes the library 5x slower (so much
-    // that a busy machine's noise cannot hide it).
-    project.touch();
-    project.library(0.25);
-    let detected_at = project.touch();
-
-    let (output, found) = project.check(&pytest, &results, &["--fail-on-regression"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let judged = &found["benchmarks"][0];
-    assert_eq!(judged["verdict"], "regression", "{found}");
-    assert_eq!(judged["range"]["from"]["id"], last_fast.as_str());
-    assert_eq!(judged["range"]["to"]["id"], detected_at.as_str());
-    assert!(
-        stderr(&output).contains(&format!("step between {}", &last_fast[..12])),
-        "{}",
-        stderr(&output)
-    );
-
-    // The next run, still slow: not new, but open, with the same range.
-    project.touch();
-    let (output, found) = project.check(&pytest, &results, &["--fail-on-regression"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(found["benchmarks"][0]["verdict"], "unchanged", "{found}");
-    assert_eq!(found["open"][0]["range"]["from"]["id"], last_fast.as_str());
-    assert_eq!(found["open"][0]["range"]["to"]["id"], detected_at.as_str());
-    assert!(
-        stderr(&output).contains("open regressions"),
-        "{}",
-        stderr(&output)
-    );
-    project.touch();
-    let (output, _) = project.check(&pytest, &results, &["--fail-on-open"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-
-    // The fix: recovered, once.
-    project.library(0.05);
-    let (output, found) = project.check(&pytest, &results, &["--fail-on-open"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(found["benchmarks"][0]["verdict"], "recovered", "{found}");
-    assert_eq!(found["open"].as_array().unwrap().len(), 0);
-    project.touch();
-    let (_, found) = project.check(&pytest, &results, &[]);
-    assert_eq!(found["benchmarks"][0]["verdict"], "unchanged", "{found}");
-    assert_eq!(found["open"].as_array().unwrap().len(), 0);
 }

@@ -184,3 +184,93 @@ pub fn one_benchmark_suite(dir: &Path) -> PathBuf {
     );
     suites
 }
+
+// --- a project with a library to slow down -----------------------------------------------
+
+/// A git repository holding a library whose `work()` sleeps for a while and a suite that
+/// benchmarks it: commits change the library, or only its README.
+pub struct Project {
+    pub root: PathBuf,
+    commits: usize,
+}
+
+impl Project {
+    pub fn new(dir: &Path) -> Self {
+        let root = dir.join("project");
+        write(&root.join("README"), "0\n");
+        write(
+            &root.join("bench/speed/conftest.py"),
+            "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))\n",
+        );
+        write(
+            &root.join("bench/speed/test_speed.py"),
+            "import speedlib\n\ndef test_work(benchmark):\n    benchmark.pedantic(speedlib.work, rounds=5, iterations=1)\n",
+        );
+        git(&root, &["init", "-q", "-b", "main"]);
+        let mut project = Project { root, commits: 0 };
+        project.library(0.05);
+        project
+    }
+
+    pub fn commit(&mut self, message: &str) -> String {
+        git(&self.root, &["add", "-A"]);
+        git(
+            &self.root,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                message,
+            ],
+        );
+        self.commits += 1;
+        git(&self.root, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// A commit that only touches the README.
+    pub fn touch(&mut self) -> String {
+        write(&self.root.join("README"), &format!("{}\n", self.commits));
+        self.commit("docs")
+    }
+
+    /// A commit that makes `work()` take `delay` seconds.
+    pub fn library(&mut self, delay: f64) -> String {
+        write(
+            &self.root.join("speedlib.py"),
+            &format!("import time\n\ndef work():\n    time.sleep({delay})\n"),
+        );
+        self.commit(&format!("work takes {delay} s"))
+    }
+
+    /// `run-benchmarks -d bench --quiet --check --threshold 50 --report-json GATE ARGS...` in the
+    /// project, with `env`; the gate's findings (GATE beside the project).
+    pub fn check(
+        &self,
+        pytest: &str,
+        env: &[(String, String)],
+        args: &[&str],
+    ) -> (Output, serde_json::Value) {
+        let gate = self.root.with_file_name("gate.json");
+        let _ = fs::remove_file(&gate);
+        let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+            .args(["--pytest", pytest, "-d", "bench", "--quiet", "--check"])
+            // A slow machine's noise must not matter here: the steps are 5x.
+            .args(["--threshold", "50", "--report-json", gate.to_str().unwrap()])
+            .args(args)
+            .args(FAST)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .envs(env.iter().cloned())
+            .current_dir(&self.root)
+            .output()
+            .unwrap();
+        let findings = fs::read(&gate)
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .unwrap_or_default();
+        (output, findings)
+    }
+}
