@@ -54,6 +54,7 @@ const EARLIER: &[(&str, u64)] = &[
     ("min-median-max.jsonata", 0xb85aadfa65e62bbc),
     ("min-median-max.jsonata", 0xcc2ccd5c30aee8d0),
     ("regressions.jsonata", 0x35b4171da7560bbf),
+    ("regressions.jsonata", 0x5ea8101b393db19f),
     ("scaling.jsonata", 0x5d9f43cf6a69ffb0),
     ("scaling.jsonata", 0x64a93f8a286ce48d),
     ("scaling.jsonata", 0xb9ba14393efa2fab),

@@ -194,6 +194,7 @@ fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
             "original",
             "mpi",
             "wide",
+            "judged",
             "continued",
             "weak",
             "metrics",
@@ -247,7 +248,11 @@ fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
         assert_eq!(
             cases.len(),
             (SHIPPED.len() + 6) * (17 + 3 + 1),
-            "jsonata {version}: {stderr}"
+            "jsonata {version}: {:?} {stderr}",
+            cases
+                .iter()
+                .map(|c| c["selection"].as_str().unwrap())
+                .collect::<std::collections::BTreeSet<_>>()
         );
 
         // The original script's history continued by heat-bench's: one line per benchmark.
