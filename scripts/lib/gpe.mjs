@@ -1,10 +1,12 @@
-// Evaluates GPE plots the way GPE does and renders them with its own stack: jsonata 1.8 on
-// [{"name", "file", "content"}], the result JSON-copied and handed to Chart.js 2.9's
-// `new Chart(canvas, ...)` in headless Chromium, served from a loopback HTTP server started here.
-// GPE's defaults as its source has them (src/app/plot-view): the canvas sits in a 760 px wide
-// panel, Chart.js stays responsive, and GPE's `Chart.defaults.maintainAspectRatio = false` lands
-// on the wrong object, so the canvas keeps the 2:1 aspect ratio (760x380) unless the config itself
-// says `options.maintainAspectRatio: false`; then it takes the panel's height.
+// Evaluates GPE plots the way GPE does and renders them with its own stack: jsonata on
+// [{"name", "file", "content"}], the result JSON-copied and handed to Chart.js's
+// `new Chart(canvas, ...)` in headless Chromium (with moment, which GPE's bundle carries, so a time
+// axis works), served from a loopback HTTP server started here. The versions are GPE's own, from
+// its package-lock.json: jsonata 1.8.4, Chart.js 2.9.4, moment 2.29.1 (GPE_JSONATA picks another
+// installed jsonata, e.g. "jsonata-1x", the newest 1.x). GPE's defaults as its source has them
+// (src/app/plot-view): the canvas sits in a 760 px wide panel, Chart.js stays responsive, and GPE's
+// `Chart.defaults.maintainAspectRatio = false` lands on the wrong object, so the canvas keeps the 2:1
+// aspect ratio (760x380) unless the config itself says `options.maintainAspectRatio: false`.
 //
 // Usage: node scripts/lib/gpe.mjs --data DIR --plots DIR [--history NAME=FILE]...
 //                                  [--pick NAME=SUITE,SUITE...]... [--png OUTDIR]
@@ -12,10 +14,10 @@
 //   each --pick (the files of those suites, archive chunks included) and on each --history file
 //   (and on all of them together when there are several), renders each result and prints one JSON
 //   object per line: {"plot", "selection", "ok", "error", "problems", "type", "datasets", "labels",
-//   "points", "entries", "painted", "canvas", "area", "png"}.
-//   Besides JSONata and Chart.js errors it checks what a reader relies on (see `problemsOf`);
-//   any problem fails the case. Exits 1 when any case failed.
-// Needs GPE_MODULES (folder holding node_modules with jsonata and chart.js) and CHROMIUM.
+//   "points", "entries", "marked", "title", "legend", "painted", "canvas", "area", "png", "versions"}.
+//   Besides JSONata and Chart.js errors it checks what a reader relies on (see `problemsOf` and
+//   `runProblems`); any problem fails the case. Exits 1 when any case failed.
+// Needs GPE_MODULES (folder holding node_modules with jsonata, chart.js and moment) and CHROMIUM.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
@@ -25,8 +27,12 @@ import { join, resolve } from "node:path";
 
 const modules = resolve(process.env.GPE_MODULES ?? resolve(import.meta.dirname, "../../.tools/node_modules"));
 const require = createRequire(join(modules, "noop.js"));
-const jsonata = require("jsonata");
+const jsonataName = process.env.GPE_JSONATA ?? "jsonata";
+const jsonata = require(jsonataName);
 const chartJs = readFileSync(join(modules, "chart.js/dist/Chart.min.js"));
+const momentJs = readFileSync(join(modules, "moment/min/moment.min.js"));
+const versionOf = (name) => JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
+const versions = { jsonata: versionOf(jsonataName), "chart.js": versionOf("chart.js"), moment: versionOf("moment") };
 const chromium = process.env.CHROMIUM ?? "chromium";
 
 const args = process.argv.slice(2);
@@ -66,108 +72,146 @@ const selections = [
 ];
 const plots = readJson(join(plotsDir, "list.json")).map((p) => ({ ...p, code: p.code ?? readFileSync(join(plotsDir, p.file), "utf8") }));
 
-// The axis a dataset is drawn against on the value side, and its type.
-const valueAxis = (config, dataset) => {
-  const horizontal = config.type === "horizontalBar";
-  const axes = config.options?.scales?.[horizontal ? "xAxes" : "yAxes"] ?? [{}];
-  const id = horizontal ? dataset.xAxisID : dataset.yAxisID;
+const isPoint = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+// The axis a dataset is drawn against on one side ("x" or "y"): by its id, else the first.
+const axisFor = (config, dataset, side) => {
+  const axes = config.options?.scales?.[`${side}Axes`] ?? [];
+  const id = dataset[`${side}AxisID`];
   return (id === undefined ? axes[0] : axes.find((a) => a.id === id)) ?? {};
 };
-const isPoint = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const labelsFor = (config, axis) => axis.labels ?? config.data?.labels ?? [];
+const typeOf = (config, d) => d.type ?? config.type;
 
 // What a reader relies on, checked on the config as GPE hands it to Chart.js.
 function problemsOf(config) {
   const problems = [];
-  const labels = config.data?.labels ?? [];
   const datasets = config.data?.datasets ?? [];
-  if (new Set(labels).size !== labels.length) {
-    const seen = new Set();
-    problems.push(`labels repeat: ${labels.filter((l) => seen.has(l) || !seen.add(l)).slice(0, 3).join(", ")}`);
+  const o = config.options ?? {};
+  if (o.maintainAspectRatio !== false) problems.push("maintainAspectRatio is not false: GPE leaves the canvas at 760x380");
+  if (datasets.length > 0) {
+    if (o.legend?.display !== false && o.legend?.position === "bottom") problems.push("the legend is at the bottom, under GPE's HTML, PNG and SVG buttons");
+    if (!((o.layout?.padding?.bottom ?? 0) >= 36)) problems.push("the bottom of the plot is not kept clear of GPE's buttons");
+    if (o.animation?.duration !== 0) problems.push("animated: GPE would redraw every frame for a second");
   }
+  const horizontal = config.type === "horizontalBar";
   for (const d of datasets) {
     const data = d.data ?? [];
-    if (data.some(isPoint)) {
-      // Points placed by their label, {x, y}: each on a label of the axis; a line goes left to
-      // right, once per label (marks without a line may share a label).
-      const at = data.map((p) => labels.indexOf(p.x));
-      if (at.some((i) => i < 0)) problems.push(`dataset "${d.label}" has a point off the labels: ${data[at.indexOf(-1)].x}`);
-      else if (d.showLine !== false && at.some((i, k) => k > 0 && i <= at[k - 1])) problems.push(`dataset "${d.label}" goes back or repeats a label`);
-    } else if (labels.length > 0 && data.length !== labels.length) {
-      problems.push(`dataset "${d.label}" has ${data.length} values for ${labels.length} labels`);
+    const x = axisFor(config, d, horizontal ? "y" : "x");
+    const y = axisFor(config, d, horizontal ? "x" : "y");
+    const labels = labelsFor(config, x);
+    if ((x.type ?? "category") === "category") {
+      if (new Set(labels).size !== labels.length) problems.push(`labels repeat on axis ${x.id ?? "x"}`);
+      // Chart.js 2.9 titles a tooltip with the label at the point's index, not at its x.
+      if (data.some(isPoint)) problems.push(`dataset "${d.label}" has {x, y} points on a category axis: their tooltips would name the wrong label`);
+      if (data.length > labels.length) problems.push(`dataset "${d.label}" has ${data.length} values for ${labels.length} labels`);
+    } else if (x.type === "time" && !data.some(isPoint) && data.length > labels.length) {
+      problems.push(`dataset "${d.label}" has ${data.length} values for ${labels.length} labels of its time axis`);
     }
-    // Chart.js 2.9 draws a missing value on a log axis at the axis' floor, as if it were measured.
-    if (valueAxis(config, d).type === "logarithmic") {
-      const values = data.flatMap((v) => (isPoint(v) ? [v.y] : Array.isArray(v) ? v : [v]));
-      if (values.some((v) => v === null || v === undefined || !(v > 0))) problems.push(`dataset "${d.label}" has a missing or non-positive value on a log axis`);
+    // Chart.js 2.9 draws a missing value on a log axis at the axis' floor, as if it were measured,
+    // unless its x cannot be read (a blank label on a time axis).
+    if (y.type === "logarithmic") {
+      data.forEach((v, i) => {
+        const values = isPoint(v) ? [v.y] : Array.isArray(v) ? v : [v];
+        const skipped = x.type === "time" && !isPoint(v) && labels[i] === "";
+        const bar = typeOf(config, d) === "bar" || typeOf(config, d) === "horizontalBar";
+        if (bar && v === null) return;
+        if (!skipped && values.some((n) => n === null || n === undefined || !(Number(n) > 0))) {
+          problems.push(`dataset "${d.label}" has a missing or non-positive value (at ${i}) on a log axis`);
+        }
+      });
     }
   }
-  return problems;
+  return [...new Set(problems)].slice(0, 10);
 }
 
-// Every entry of the picked files drawn once, at its own run, runs in time order: checked for the
-// plots that draw a line per benchmark across runs. A series is a benchmark of a suite on a machine
-// at a process count; an entry's run is named by its short commit and its day (an entry of the
-// original script has no datetime: its commit's time stands in, its place in the file orders it).
-const perRun = new Set(["trend", "change"]);
-function runProblems(plotName, config, selectionFiles) {
+// Every entry of the picked files drawn once, at its own run, with its own value, runs in time
+// order: checked for the plots that draw a line per benchmark across runs. A series is a benchmark
+// of a suite on a machine, at a process count, on a branch; an entry of the original script (no
+// machine) belongs to its suite's machine. A run is named by its time (UTC, to the minute; an entry
+// of the original script has only its commit's time) and its short commit; runs of one commit on
+// one day (a pipeline run's suites, machines and process counts) share a place.
+const perRun = /^(trend|change)(-runs)?$/;
+const utcMinute = (iso) => new Date(/[zZ]$|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`).toISOString().slice(0, 16).replace("T", " ");
+function expectedSeries(files) {
+  const hosts = new Map();
+  for (const f of files) for (const e of f.content) if (e.machine?.node && !hosts.has(suiteOf(f))) hosts.set(suiteOf(f), e.machine.node);
   const series = new Map();
-  for (const f of selectionFiles) {
-    f.content.forEach((e, i) => {
-      const key = [suiteOf(f), e.fullname, e.machine?.node ?? "", e.procs ?? ""].join("|");
-      const time = e.datetime ?? e.commit_info?.time ?? "";
+  for (const f of files) {
+    f.content.forEach((e, order) => {
+      const key = [suiteOf(f), e.fullname, e.machine?.node ?? hosts.get(suiteOf(f)) ?? "", e.procs ?? "", e.commit_info?.branch ?? ""].join("|");
+      const at = e.datetime ?? e.commit_info?.time;
       if (!series.has(key)) series.set(key, []);
-      series.get(key).push({ time, order: i, id: (e.commit_info?.id ?? "?").slice(0, 7), day: time.slice(0, 10), median: e.stats.median });
+      const exact = at ? new Date(/[zZ]$|[+-]\d\d:?\d\d$/.test(at) ? at : `${at}Z`).toISOString() : "";
+      series.get(key).push({ time: at ? utcMinute(at) : "", exact, order, id: (e.commit_info?.id ?? "?").slice(0, 7), median: e.stats.median });
     });
   }
-  const expected = [...series.values()].map((s) => s.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.order - b.order)));
-  const lines = (config.data?.datasets ?? []).filter((d) => (d.type ?? config.type) === "line");
+  return [...series.entries()].map(([key, s]) => ({ key, points: s.sort((a, b) => (a.exact < b.exact ? -1 : a.exact > b.exact ? 1 : a.order - b.order)) }));
+}
+const unitFactor = (label) => ({ s: 1, ms: 1e3, "µs": 1e6, ns: 1e9 })[/\((s|ms|µs|ns)\b/.exec(label ?? "")?.[1]];
+function runProblems(config, selectionFiles) {
+  const expected = expectedSeries(selectionFiles);
+  const lines = (config.data?.datasets ?? []).filter((d) => typeOf(config, d) === "line" && d.showLine !== false);
   const problems = [];
-  if (lines.length !== expected.length) problems.push(`${lines.length} lines for ${expected.length} benchmarks`);
-  const labels = config.data.labels;
-  const unit = { s: 1, ms: 1e3, us: 1e6, ns: 1e9 }[/\((s|ms|us|ns)\b/.exec(JSON.stringify(config.options?.scales?.yAxes ?? []))?.[1]] ?? 1;
-  // The value each entry should have: its median in the plot's unit (trend), or its change in
-  // percent against the median of its benchmark's medians (change).
-  const wanted = (entries) => {
-    if (plotName === "trend") return entries.map((e) => e.median * unit);
-    const sorted = entries.map((e) => e.median).sort((a, b) => a - b);
-    const n = sorted.length;
-    const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    return entries.map((e) => (e.median / median - 1) * 100);
-  };
-  const fits = (line, entries) => {
-    const values = wanted(entries);
-    return line.data.length === entries.length && line.data.every((p, k) =>
-      isPoint(p) && p.x.includes(entries[k].id) && p.x.includes(entries[k].day) &&
-      Math.abs(p.y - values[k]) <= 1e-6 * Math.abs(values[k]) + 1e-9);
-  };
+  // Past 40 benchmarks, the 20 that moved most.
+  const shown = expected.length > 40 ? 20 : expected.length;
+  if (lines.length !== shown) problems.push(`${lines.length} lines for ${expected.length} benchmarks`);
   const unmatched = [...expected];
-  const drawn = [];
   for (const line of lines) {
-    const k = unmatched.findIndex((entries) => fits(line, entries));
-    if (k < 0) { problems.push(`line "${line.label}" does not draw one benchmark's entries, each at its run`); continue; }
-    drawn.push([line, unmatched.splice(k, 1)[0]]);
-  }
-  // Runs in time order: each label's first entry was measured no earlier than the first entry of
-  // the label before it (suites of one pipeline run share a label, pipelines may overlap).
-  const first = labels.map(() => "\uffff");
-  for (const [line, entries] of drawn) {
-    line.data.forEach((p, j) => {
-      const i = labels.indexOf(p.x);
-      if (entries[j].time < first[i]) first[i] = entries[j].time;
+    const x = axisFor(config, line, "x");
+    const labels = labelsFor(config, x);
+    const timed = x.type === "time";
+    const factor = unitFactor(line.label);
+    if (factor === undefined) { problems.push(`line "${line.label}" does not name its unit`); continue; }
+    const drawn = (line.data ?? []).flatMap((v, i) => {
+      if (v === null || (isPoint(v) && v.y === null)) return [];
+      // A point placed by its own label ({x, y}: a line of another branch) or by its index.
+      const label = String(isPoint(v) ? v.x : labels[i] ?? "");
+      if (isPoint(v)) v = v.y;
+      // A time axis' label: "YYYY-MM-DD HH:mm UTC\ncommit subject\n..."; a category's:
+      // "[YYYY-]MM-DD HH:mm commit" (the year when the runs span more than one).
+      return [timed
+        ? { time: label.slice(0, 16), id: (label.split("\n")[1] ?? "").slice(0, 7), value: Number(v) }
+        : (([, year, day, time, id]) => ({ year, day, time, id, value: Number(v) }))(/^(\d{4}-)?(\d\d-\d\d)(?: (\d\d:\d\d))? (\w{7})/.exec(label) ?? [])];
     });
+    // An entry is at its run's place: one commit measured one day, labelled with the time of the
+    // place's first run (suites, machines and process counts of one pipeline run share a place).
+    // A category's label gives the day (and the year, and the time where needed).
+    const at = (p, d) => (timed ? p.time.slice(0, 10) === d.time.slice(0, 10) && d.time <= p.time
+      : p.time.slice(5, 10) === d.day && (!d.year || p.time.startsWith(d.year)) && (!d.time || p.time.slice(11) >= d.time));
+    const fits = (s) => s.points.length === drawn.length && s.points.every((p, k) => at(p, drawn[k]) && p.id === drawn[k].id &&
+      Math.abs(drawn[k].value - p.median * factor) <= 1e-3 * p.median * factor);
+    const k = unmatched.findIndex(fits);
+    if (k < 0) { problems.push(`line "${line.label}" does not draw one benchmark's entries, each at its run with its value`); continue; }
+    unmatched.splice(k, 1);
+    // (A category axis' labels are in time order by construction: "runs" sorts them.)
+    const times = drawn.map((p) => p.time);
+    if (timed && times.some((t, i) => i > 0 && t < times[i - 1])) problems.push(`line "${line.label}" goes back in time`);
   }
-  const empty = first.filter((t) => t === "\uffff").length;
-  if (empty > 0) problems.push(`${empty} labels with nothing drawn`);
-  const back = first.findIndex((t, i) => i > 0 && t < first[i - 1]);
-  if (back > 0) problems.push(`runs are not in time order: "${labels[back]}" starts at ${first[back]}, before "${labels[back - 1]}" at ${first[back - 1]}`);
-  return problems;
+  return problems.slice(0, 10);
+}
+
+// The change plot draws each line on its own hidden axis, scaled so that a value lands at its
+// percentage of the line's median on the shown axis: the line's axis must span the shown range
+// times one baseline, which lies within the line's values.
+function changeProblems(config) {
+  const problems = [];
+  const percent = (config.options?.scales?.yAxes ?? []).find((a) => a.id === "value");
+  for (const line of (config.data?.datasets ?? []).filter((d) => typeOf(config, d) === "line" && d.showLine !== false)) {
+    const axis = axisFor(config, line, "y");
+    const base = axis.ticks?.min / (percent.ticks.min / 100);
+    const values = line.data.map((v) => (isPoint(v) ? v.y : v)).filter((v) => v !== null).map(Number);
+    if (!(Math.abs(axis.ticks?.max / (percent.ticks.max / 100) - base) <= 1e-9 * base)) problems.push(`line "${line.label}" is not scaled to the % axis`);
+    else if (!(base >= Math.min(...values) * 0.999 && base <= Math.max(...values) * 1.001)) problems.push(`line "${line.label}" has a baseline (${base}) outside its values`);
+    if (values.some((v) => v < axis.ticks.min || v > axis.ticks.max)) problems.push(`line "${line.label}" has values outside the shown range`);
+  }
+  return problems.slice(0, 10);
 }
 
 // Evaluate, as GPE's plot view does: jsonata(code).evaluate(data), then a JSON copy.
 const cases = [];
 for (const plot of plots) {
   for (const selection of selections) {
-    const c = { plot: plot.name, selection: selection.name, ok: false, entries: selection.files.reduce((n, f) => n + f.content.length, 0) };
+    const c = { plot: plot.name, selection: selection.name, ok: false, versions, entries: selection.files.reduce((n, f) => n + f.content.length, 0) };
     try {
       const config = JSON.parse(JSON.stringify(jsonata(plot.code).evaluate(selection.files)));
       c.config = config;
@@ -175,10 +219,13 @@ for (const plot of plots) {
       c.datasets = config.data?.datasets?.length ?? 0;
       c.labels = config.data?.labels?.length ?? 0;
       c.problems = problemsOf(config);
-      if (perRun.has(plot.name) && c.problems.length === 0) c.problems.push(...runProblems(plot.name, config, selection.files));
+      if (perRun.test(plot.name) && c.problems.length === 0) c.problems.push(...runProblems(config, selection.files));
+      if (plot.name.startsWith("change") && c.problems.length === 0) c.problems.push(...changeProblems(config));
+      c.title = [config.options?.title?.text ?? []].flat().join("\n");
+      c.legend = (config.data?.datasets ?? []).map((d) => d.label);
       // Points drawn as single values (lines), not counting gaps.
-      c.points = (config.data?.datasets ?? []).filter((d) => (d.type ?? config.type) === "line")
-        .reduce((n, d) => n + d.data.filter((v) => typeof v === "number" || (isPoint(v) && typeof v.y === "number")).length, 0);
+      c.points = (config.data?.datasets ?? []).filter((d) => typeOf(config, d) === "line" && d.showLine !== false)
+        .reduce((n, d) => n + d.data.filter((v) => v !== null && (!isPoint(v) || v.y !== null)).length, 0);
       // Points drawn as marks beside the lines (the gate's verdicts on the change plot).
       c.marked = (config.data?.datasets ?? []).filter((d) => d.type === "scatter").reduce((n, d) => n + d.data.length, 0);
     } catch (e) {
@@ -189,8 +236,8 @@ for (const plot of plots) {
 }
 
 // Render every evaluated config in Chromium, one canvas each, and read back what happened.
-const page = `<!doctype html><html><head><meta charset="utf-8"><script src="/chart.js"></script></head>
-<body style="margin:0;background:#fff"><pre id="result"></pre><script>
+const page = `<!doctype html><html><head><meta charset="utf-8"></head>
+<body style="margin:0;background:#fff"><pre id="result"></pre><script src="/moment.js"></script><script src="/chart.js"></script><script>
 const results = [];
 window.addEventListener("error", (e) => results.push({ index: -1, error: String(e.message) }));
 // GPE's own lines (src/app/plot-view/plot-view.component.ts), on the object they really reach.
@@ -227,6 +274,7 @@ const rendered = cases.filter((c) => c.config);
 const server = createServer((req, res) => {
   const url = new URL(req.url, "http://localhost");
   if (url.pathname === "/chart.js") { res.setHeader("content-type", "text/javascript"); res.end(chartJs); }
+  else if (url.pathname === "/moment.js") { res.setHeader("content-type", "text/javascript"); res.end(momentJs); }
   else if (url.pathname === "/configs.json") { res.setHeader("content-type", "application/json"); res.end(JSON.stringify(rendered.map((c) => c.config))); }
   else if (url.pathname === "/") { res.setHeader("content-type", "text/html"); res.end(page); }
   else { res.statusCode = 404; res.end(); }
@@ -287,4 +335,5 @@ for (const c of cases) {
   delete c.config;
   console.log(JSON.stringify(c));
 }
-process.exit(failed ? 1 : 0);
+// (Not process.exit: it would cut short what is still being written to a pipe.)
+process.exitCode = failed ? 1 : 0;

@@ -76,15 +76,29 @@ lint_workflows() {
     "$ROOT"/.github/workflows/*.yml "$ROOT"/.github/actions/*/action.yml
 }
 
-# ensure_gpe_stack: what GPE renders with: jsonata 1.8 and Chart.js 2.9 (npm, under .tools/) and
-# Debian's chromium.
+# GPE's own versions, from its package-lock.json (ginkgo-project/gpe at 1862741, whose build is
+# deployed on its gh-pages branch at e9faf34): jsonata 1.8.4, Chart.js 2.9.4, moment 2.29.1. Exact
+# pins, not ranges: `jsonata@1.8` gives 1.8.9, which does not throw where 1.8.4 does. Beside them,
+# under the npm alias jsonata-1x, the newest jsonata 1.x, which the plots must pass as well.
+GPE_PINS=(jsonata@1.8.4 chart.js@2.9.4 moment@2.29.1 jsonata-1x@npm:jsonata@1.8.9)
+# GPE's deployed app (its gh-pages branch), for scripts/bench-plots and scripts/gpe-pictures.
+GPE_APP_REPO=${GPE_APP_REPO:-https://github.com/ginkgo-project/gpe.git}
+GPE_APP_COMMIT=e9faf34b94a1e5452c289423e0a32535179acbc7
+
+# ensure_gpe_stack: what GPE renders with: the pinned jsonata, Chart.js and moment (npm, under
+# .tools/) and Debian's chromium.
 ensure_gpe_stack() {
-  local tools=$ROOT/.tools
+  local tools=$ROOT/.tools pin name version missing=()
   command -v npm >/dev/null || need_apt nodejs npm
-  if [ ! -f "$tools/node_modules/jsonata/package.json" ] || [ ! -f "$tools/node_modules/chart.js/package.json" ]; then
-    log "installing jsonata@1.8 and chart.js@2.9 (npm) into $tools"
+  for pin in "${GPE_PINS[@]}"; do
+    name=${pin%%@*}
+    version=${pin##*@}
+    grep -qs "\"version\": \"$version\"" "$tools/node_modules/$name/package.json" || missing+=("$pin")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} (npm) into $tools"
     mkdir -p "$tools"
-    npm install --silent --no-audit --no-fund --prefix "$tools" jsonata@1.8 chart.js@2.9 >/dev/null
+    npm install --silent --no-audit --no-fund --save-exact --prefix "$tools" "${missing[@]}" >/dev/null
   fi
   # Debian's chromium, or a Chrome/Chromium the machine already has (GitHub's runners do).
   if [ -z "${CHROMIUM:-}" ]; then
@@ -98,4 +112,18 @@ ensure_gpe_stack() {
   fi
   export GPE_MODULES=$tools/node_modules
   export CHROMIUM
+}
+
+# ensure_gpe_app: GPE's deployed app at GPE_APP_COMMIT in .tools/gpe-app (GPE_APP names it).
+ensure_gpe_app() {
+  GPE_APP=$ROOT/.tools/gpe-app
+  if [ "$(git -C "$GPE_APP" rev-parse HEAD 2>/dev/null)" != "$GPE_APP_COMMIT" ]; then
+    log "fetching GPE's deployed app ($GPE_APP_REPO, gh-pages at ${GPE_APP_COMMIT:0:7}) into $GPE_APP"
+    rm -rf "$GPE_APP"
+    git init -q "$GPE_APP"
+    git -C "$GPE_APP" fetch -q --depth 1 "$GPE_APP_REPO" "$GPE_APP_COMMIT" 2>/dev/null \
+      || git -C "$GPE_APP" fetch -q "$GPE_APP_REPO" gh-pages
+    git -C "$GPE_APP" -c advice.detachedHead=false checkout -q "$GPE_APP_COMMIT"
+  fi
+  export GPE_APP
 }

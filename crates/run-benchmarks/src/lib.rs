@@ -278,6 +278,7 @@ pub fn run_suite(
             left_out,
         } => (exit, loaded, left_out),
     };
+    add_subjects(&mut loaded.entries, &suite.path);
     if loaded.entries.is_empty() {
         run.outcome = Outcome::PytestFailed {
             exit,
@@ -342,6 +343,34 @@ pub fn run_suite(
         }
     }
     run
+}
+
+/// Adds the first line of each measured commit's message to the entries' `commit_info` as
+/// `subject`, which the plots show on hover. pytest-benchmark records the commit's id, not its
+/// message; an added key, so readers that do not know it are unaffected. Entries whose commit
+/// git does not know (no repository, Mercurial) are left as they are.
+fn add_subjects(entries: &mut [bench_model::history::HistoryEntry], folder: &Path) {
+    let mut known: std::collections::HashMap<String, Option<String>> = Default::default();
+    for info in entries.iter_mut().filter_map(|e| e.commit_info.as_mut()) {
+        let Some(id) = info
+            .id()
+            .filter(|id| id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            continue;
+        };
+        let subject = known.entry(id.to_owned()).or_insert_with_key(|id| {
+            let out = std::process::Command::new("git")
+                .args(["log", "-1", "--format=%s", id])
+                .current_dir(folder)
+                .output()
+                .ok()?;
+            let line = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+            (out.status.success() && !line.is_empty()).then_some(line)
+        });
+        if let Some(subject) = subject {
+            info.extra.insert("subject".into(), subject.clone().into());
+        }
+    }
 }
 
 /// Runs pytest once for `suite` (plus `extra` arguments), leaving a report at `report`: directly,

@@ -24,26 +24,41 @@ pub fn mpirun() -> Option<Vec<(String, String)>> {
     require(found.then_some(env), "mpirun (Debian's openmpi-bin)")
 }
 
-/// jsonata 1.8 and Chart.js 2.9 from npm, and Chromium: (node modules folder, chromium).
+/// GPE's stack as scripts/lib/setup.sh pins it from GPE's package-lock.json (jsonata 1.8.4, Chart.js
+/// 2.9.4, moment 2.29.1, and the newest jsonata 1.x as `jsonata-1x`) from npm, and Chromium:
+/// (node modules folder, chromium).
 pub fn gpe_stack() -> Option<(PathBuf, String)> {
     let modules = std::env::var_os("GPE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".tools/node_modules"));
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let found = modules.join("jsonata/package.json").is_file()
-        && modules.join("chart.js/package.json").is_file()
+    let found = ["jsonata", "jsonata-1x", "chart.js", "moment"]
+        .iter()
+        .all(|m| modules.join(m).join("package.json").is_file())
         && Command::new(&chromium)
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success());
     require(
         found.then_some((modules, chromium)),
-        "GPE's stack (jsonata 1.8, chart.js 2.9, chromium)",
+        "GPE's stack (jsonata 1.8.4 and 1.x, chart.js 2.9.4, moment 2.29.1, chromium)",
     )
 }
 
-/// Evaluates and renders every plot of `results` with scripts/lib/gpe.mjs; one JSON object per case.
+/// Evaluates and renders every plot of `results` with scripts/lib/gpe.mjs and GPE's jsonata;
+/// one JSON object per case.
 pub fn render_plots(
+    results: &Path,
+    modules: &Path,
+    chromium: &str,
+    extra: &[String],
+) -> (Vec<serde_json::Value>, String) {
+    render_plots_with("jsonata", results, modules, chromium, extra)
+}
+
+/// As [`render_plots`], with the installed jsonata named `jsonata` (e.g. "jsonata-1x").
+pub fn render_plots_with(
+    jsonata: &str,
     results: &Path,
     modules: &Path,
     chromium: &str,
@@ -59,6 +74,7 @@ pub fn render_plots(
         ])
         .args(extra)
         .env("GPE_MODULES", modules)
+        .env("GPE_JSONATA", jsonata)
         .env("CHROMIUM", chromium)
         .output()
         .unwrap();
