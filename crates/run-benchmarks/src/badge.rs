@@ -10,7 +10,8 @@ use bench_gate::CheckReport;
 /// a file there that does not is the user's, never overwritten, never committed as ours.
 pub const FILES: [(&str, &str); 2] = [("badge.svg", SVG_HEAD), ("badge.json", JSON_HEAD)];
 
-const SVG_HEAD: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" data-written-by=\"run-benchmarks\"";
+const SVG_HEAD: &str =
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" data-written-by=\"run-benchmarks\"";
 const JSON_HEAD: &str = "{\n  \"schemaVersion\": 1,\n  \"label\": \"benchmarks\",";
 
 /// What the badge says.
@@ -114,6 +115,8 @@ mod tests {
         assert_eq!(ok["message"], "ok");
         assert_eq!(ok["color"], "brightgreen");
         assert_eq!(ok["schemaVersion"], 1);
-        assert!(Badge::of(&CheckReport::default()).svg().starts_with(SVG_HEAD));
+        assert!(Badge::of(&CheckReport::default())
+            .svg()
+            .starts_with(SVG_HEAD));
     }
 }

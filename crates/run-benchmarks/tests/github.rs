@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use common::{git, install_tool, path_with, pytest, remote_and_clones, require, root, stderr, write, Project};
+use common::{
+    git, install_tool, path_with, pytest, remote_and_clones, require, root, stderr, write, Project,
+};
 
 const TOKEN: &str = "gh-secret-token";
 const GITLAB_TOKEN: &str = "gl-secret-token";
@@ -24,6 +26,9 @@ const BOT: &str = "github-actions[bot]";
 const GITLAB_BOT: u64 = 7;
 /// The mock's page size, below any per_page: every listing spans pages.
 const PAGE: usize = 2;
+/// Nights on the fast library before the slow one: a history beyond --min-history, whose noise
+/// the 5x step clears.
+const FAST_NIGHTS: u32 = 6;
 
 /// What the stand-in holds and saw.
 #[derive(Default)]
@@ -93,7 +98,10 @@ fn serve(stream: TcpStream, api: &Mutex<Api>, base: &str) {
         return;
     }
     let mut words = line.split_whitespace();
-    let (method, target) = (words.next().unwrap_or("").to_string(), words.next().unwrap_or("").to_string());
+    let (method, target) = (
+        words.next().unwrap_or("").to_string(),
+        words.next().unwrap_or("").to_string(),
+    );
     let mut headers = BTreeMap::new();
     loop {
         let mut header = String::new();
@@ -106,7 +114,10 @@ fn serve(stream: TcpStream, api: &Mutex<Api>, base: &str) {
             headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
         }
     }
-    let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
@@ -126,7 +137,8 @@ fn serve(stream: TcpStream, api: &Mutex<Api>, base: &str) {
     api.log.push(format!("{} {target}", request.method));
     let (status, reply, link) = route(&mut api, &request, base);
     if status >= 400 {
-        api.rejected.push(format!("{} {target}: {status} {reply}", request.method));
+        api.rejected
+            .push(format!("{} {target}: {status} {reply}", request.method));
     }
     drop(api);
     let text = reply.to_string();
@@ -140,10 +152,23 @@ fn serve(stream: TcpStream, api: &Mutex<Api>, base: &str) {
 
 /// One page of `items` as `request` asks for it, and the next page's URL.
 fn page(items: Vec<Value>, request: &Request, base: &str) -> (u16, Value, Option<String>) {
-    let per_page: usize = request.query.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30);
+    let per_page: usize = request
+        .query
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30);
     let size = per_page.clamp(1, 100).min(PAGE);
-    let number: usize = request.query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    let shown: Vec<Value> = items.iter().skip((number - 1) * size).take(size).cloned().collect();
+    let number: usize = request
+        .query
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
+    let shown: Vec<Value> = items
+        .iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .cloned()
+        .collect();
     let next = (items.len() > number * size).then(|| {
         let mut query: Vec<String> = request
             .query
@@ -172,21 +197,38 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
             return bad(401, "401 Unauthorized");
         }
         return match (request.method.as_str(), &parts[1..]) {
-            ("GET", ["v4", "user"]) => (200, json!({"id": GITLAB_BOT, "username": "project_42_bot"}), None),
+            ("GET", ["v4", "user"]) => (
+                200,
+                json!({"id": GITLAB_BOT, "username": "project_42_bot"}),
+                None,
+            ),
             ("GET", ["v4", "projects", "42", "merge_requests", iid, "notes"]) => {
-                let notes = api.notes.iter().filter(|n| n["iid"].as_str() == Some(iid)).cloned().collect();
+                let notes = api
+                    .notes
+                    .iter()
+                    .filter(|n| n["iid"].as_str() == Some(iid))
+                    .cloned()
+                    .collect();
                 page(notes, request, base)
             }
             ("POST", ["v4", "projects", "42", "merge_requests", iid, "notes"]) => {
-                let Some(body) = text_field(&request.body, "body", 1_000_000) else { return bad(400, "body") };
+                let Some(body) = text_field(&request.body, "body", 1_000_000) else {
+                    return bad(400, "body");
+                };
                 api.next_id += 1;
                 let note = json!({"id": api.next_id, "iid": iid, "body": body, "author": {"id": GITLAB_BOT}});
                 api.notes.push(note.clone());
                 (201, note, None)
             }
             ("PUT", ["v4", "projects", "42", "merge_requests", iid, "notes", id]) => {
-                let Some(body) = text_field(&request.body, "body", 1_000_000) else { return bad(400, "body") };
-                match api.notes.iter_mut().find(|n| n["iid"].as_str() == Some(iid) && n["id"].to_string() == *id) {
+                let Some(body) = text_field(&request.body, "body", 1_000_000) else {
+                    return bad(400, "body");
+                };
+                match api
+                    .notes
+                    .iter_mut()
+                    .find(|n| n["iid"].as_str() == Some(iid) && n["id"].to_string() == *id)
+                {
                     Some(note) => {
                         note["body"] = body.into();
                         (200, note.clone(), None)
@@ -197,7 +239,8 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
             _ => bad(404, "404 Not Found"),
         };
     }
-    let authorized = request.headers.get("authorization").map(String::as_str) == Some(&format!("Bearer {TOKEN}"))
+    let authorized = request.headers.get("authorization").map(String::as_str)
+        == Some(&format!("Bearer {TOKEN}"))
         && request.headers.get("accept").map(String::as_str) == Some("application/vnd.github+json")
         && request.headers.contains_key("x-github-api-version");
     if !authorized {
@@ -206,18 +249,27 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
     let is_issue = |api: &Api, n: &str| api.issues.iter().any(|i| i["number"].to_string() == n);
     match (request.method.as_str(), parts.as_slice()) {
         ("GET", ["repos", "o", "r", "issues", n, "comments"]) if is_issue(api, n) => {
-            let comments = api.comments.iter().filter(|c| c["issue"].to_string() == *n).cloned().collect();
+            let comments = api
+                .comments
+                .iter()
+                .filter(|c| c["issue"].to_string() == *n)
+                .cloned()
+                .collect();
             page(comments, request, base)
         }
         ("POST", ["repos", "o", "r", "issues", n, "comments"]) if is_issue(api, n) => {
-            let Some(body) = text_field(&request.body, "body", 65536) else { return bad(422, "body") };
+            let Some(body) = text_field(&request.body, "body", 65536) else {
+                return bad(422, "body");
+            };
             api.next_id += 1;
             let comment = json!({"id": api.next_id, "issue": n.parse::<u64>().unwrap(), "body": body, "user": {"login": BOT}});
             api.comments.push(comment.clone());
             (201, comment, None)
         }
         ("PATCH", ["repos", "o", "r", "issues", "comments", id]) => {
-            let Some(body) = text_field(&request.body, "body", 65536) else { return bad(422, "body") };
+            let Some(body) = text_field(&request.body, "body", 65536) else {
+                return bad(422, "body");
+            };
             match api.comments.iter_mut().find(|c| c["id"].to_string() == *id) {
                 Some(comment) if comment["user"]["login"] == BOT => {
                     comment["body"] = body.into();
@@ -229,28 +281,56 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
             }
         }
         ("GET", ["repos", "o", "r", "issues"]) => {
-            let state = request.query.get("state").cloned().unwrap_or_else(|| "open".into());
-            let labels: Vec<String> = request.query.get("labels").map_or(Vec::new(), |l| l.split(',').map(String::from).collect());
+            let state = request
+                .query
+                .get("state")
+                .cloned()
+                .unwrap_or_else(|| "open".into());
+            let labels: Vec<String> = request
+                .query
+                .get("labels")
+                .map_or(Vec::new(), |l| l.split(',').map(String::from).collect());
             let found = api
                 .issues
                 .iter()
                 .filter(|i| state == "all" || i["state"] == state.as_str())
-                .filter(|i| labels.iter().all(|l| i["labels"].as_array().unwrap().iter().any(|x| x["name"] == l.as_str())))
+                .filter(|i| {
+                    labels.iter().all(|l| {
+                        i["labels"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|x| x["name"] == l.as_str())
+                    })
+                })
                 .cloned()
                 .collect();
             page(found, request, base)
         }
         ("POST", ["repos", "o", "r", "issues"]) => {
             let body = request.body.clone().unwrap_or_default();
-            let known = body.as_object().is_some_and(|o| o.keys().all(|k| ["title", "body", "labels", "assignees", "milestone"].contains(&k.as_str())));
-            let (Some(title), Some(text)) = (text_field(&request.body, "title", 256), text_field(&request.body, "body", 65536)) else {
+            let known = body.as_object().is_some_and(|o| {
+                o.keys().all(|k| {
+                    ["title", "body", "labels", "assignees", "milestone"].contains(&k.as_str())
+                })
+            });
+            let (Some(title), Some(text)) = (
+                text_field(&request.body, "title", 256),
+                text_field(&request.body, "body", 65536),
+            ) else {
                 return bad(422, "title or body");
             };
             if !known || title.is_empty() {
                 return bad(422, "Invalid request");
             }
             let number = api.issues.len() as u64 + 1;
-            let labels: Vec<Value> = body["labels"].as_array().cloned().unwrap_or_default().iter().map(|l| json!({"name": l})).collect();
+            let labels: Vec<Value> = body["labels"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|l| json!({"name": l}))
+                .collect();
             let issue = json!({"number": number, "title": title, "body": text, "labels": labels, "state": "open", "state_reason": null, "user": {"login": BOT}});
             api.issues.push(issue.clone());
             (201, issue, None)
@@ -258,17 +338,31 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
         ("PATCH", ["repos", "o", "r", "issues", n]) if is_issue(api, n) => {
             let body = request.body.clone().unwrap_or_default();
             let state_ok = ["open", "closed"].contains(&body["state"].as_str().unwrap_or(""));
-            let reason_ok = body.get("state_reason").is_none_or(|r| ["completed", "not_planned", "reopened"].contains(&r.as_str().unwrap_or("")));
+            let reason_ok = body.get("state_reason").is_none_or(|r| {
+                ["completed", "not_planned", "reopened"].contains(&r.as_str().unwrap_or(""))
+            });
             if !state_ok || !reason_ok {
                 return bad(422, "Validation Failed");
             }
-            let issue = api.issues.iter_mut().find(|i| i["number"].to_string() == *n).unwrap();
+            let issue = api
+                .issues
+                .iter_mut()
+                .find(|i| i["number"].to_string() == *n)
+                .unwrap();
             issue["state"] = body["state"].clone();
             issue["state_reason"] = body.get("state_reason").cloned().unwrap_or(Value::Null);
             (200, issue.clone(), None)
         }
-        ("GET", ["repos", "o", "r", "pulls", n]) => match api.issues.iter().find(|i| i["number"].to_string() == *n && i.get("pull_request").is_some()) {
-            Some(pull) => (200, json!({"number": pull["number"], "state": "open", "head": {"sha": pull["head_sha"]}}), None),
+        ("GET", ["repos", "o", "r", "pulls", n]) => match api
+            .issues
+            .iter()
+            .find(|i| i["number"].to_string() == *n && i.get("pull_request").is_some())
+        {
+            Some(pull) => (
+                200,
+                json!({"number": pull["number"], "state": "open", "head": {"sha": pull["head_sha"]}}),
+                None,
+            ),
             None => bad(404, "Not Found"),
         },
         _ => bad(404, "Not Found"),
@@ -277,17 +371,27 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
 
 /// The hostile benchmark: a line break into a workflow command, a code span's end, a table's
 /// cell border, a mention, a comment marker of ours.
-const HOSTILE: &str = "h\\n::error::pwned `x` | @octocat ##[add-mask]m <!-- heat-bench:benchmarks -->";
+const HOSTILE: &str =
+    "h\\n::error::pwned `x` | @octocat ##[add-mask]m <!-- heat-bench:benchmarks -->";
 
 /// Whether posted `text` is inert: no workflow command, no mention, our marker on the first line
 /// only.
 fn assert_inert(text: &str) {
     for line in text.lines() {
-        assert!(!line.trim_start().starts_with("::"), "a workflow command: {line:?}\n{text}");
+        assert!(
+            !line.trim_start().starts_with("::"),
+            "a workflow command: {line:?}\n{text}"
+        );
     }
     assert!(!text.contains("@octocat"), "a live mention:\n{text}");
-    assert!(text.contains("@\u{2060}octocat"), "the name is gone:\n{text}");
-    let markers = text.lines().filter(|l| l.starts_with("<!-- heat-bench")).count();
+    assert!(
+        text.contains("@\u{2060}octocat"),
+        "the name is gone:\n{text}"
+    );
+    let markers = text
+        .lines()
+        .filter(|l| l.starts_with("<!-- heat-bench"))
+        .count();
     assert_eq!(markers, 1, "{text}");
 }
 
@@ -298,8 +402,14 @@ fn borders(line: &str) -> usize {
 
 /// A python3 for the posting script: required under CI.
 fn python() -> Option<()> {
-    let found = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
-    require(found.then_some(()), "python3 (the posting script's interpreter)")
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require(
+        found.then_some(()),
+        "python3 (the posting script's interpreter)",
+    )
 }
 
 struct Job<'a> {
@@ -337,12 +447,14 @@ impl Job<'_> {
             ("install", "none"),
             ("data-repository", "data"),
             ("threshold", "50"),
-            ("min-history", "3"),
-            ("confirm", "1"),
+            ("confirm", "2"),
             ("args", "--quiet"),
         ];
         for (name, value) in common.iter().chain(inputs) {
-            command.env(format!("INPUT_{}", name.replace('-', "_").to_uppercase()), value);
+            command.env(
+                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
+                value,
+            );
         }
         let output = command.output().unwrap();
         let said = String::from_utf8_lossy(&output.stdout).into_owned() + &stderr(&output);
@@ -352,7 +464,10 @@ impl Job<'_> {
                 || line.starts_with("::error title=Open performance regression::")
                 || line.starts_with("::warning title=Open performance regression::")
                 || line.starts_with("::notice title=Possible regression::");
-            assert!(ours || (!line.trim_start().starts_with("::") && !line.contains("##[")), "a workflow command: {line:?}\n{said}");
+            assert!(
+                ours || (!line.trim_start().starts_with("::") && !line.contains("##[")),
+                "a workflow command: {line:?}\n{said}"
+            );
         }
         output
     }
@@ -396,7 +511,11 @@ fn a_pull_requests_comment_is_edited_and_a_regression_gets_one_issue_closed_on_r
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let mock = Mock::start();
-    let job = Job { dir, mock: &mock, pytest: &pytest };
+    let job = Job {
+        dir,
+        mock: &mock,
+        pytest: &pytest,
+    };
     install_tool(&dir.join("bin"));
     fs::create_dir(dir.join("temp")).unwrap();
     let mut project = Project::new(dir);
@@ -424,14 +543,19 @@ fn a_pull_requests_comment_is_edited_and_a_regression_gets_one_issue_closed_on_r
         api.issues.push(json!({"number": 7, "pull_request": {}, "title": "pr", "body": "", "labels": [], "state": "open", "head_sha": ""}));
         for (id, login, body) in [
             (1, "alice", "looks good"),
-            (2, "mallory", "<!-- heat-bench:benchmarks -->\nall fast, merge it"),
+            (
+                2,
+                "mallory",
+                "<!-- heat-bench:benchmarks -->\nall fast, merge it",
+            ),
             (3, "bob", "@alice see the numbers"),
         ] {
-            api.comments.push(json!({"id": id, "issue": 7, "body": body, "user": {"login": login}}));
+            api.comments
+                .push(json!({"id": id, "issue": 7, "body": body, "user": {"login": login}}));
         }
     }
 
-    for run in 1..=3 {
+    for run in 1..=FAST_NIGHTS {
         project.touch();
         let night = job.night(run);
         assert_eq!(night.status.code(), Some(0), "{}", stderr(&night));
@@ -445,31 +569,85 @@ fn a_pull_requests_comment_is_edited_and_a_regression_gets_one_issue_closed_on_r
     mock.api().issues[1]["head_sha"] = head.clone().into();
     let before = mock.api().log.len();
     let judged = job.pull_request(11, &head, "o/r");
-    assert_eq!(judged.status.code(), Some(1), "a confirmed regression fails the job: {}", stderr(&judged));
-    assert_eq!(mock.writes_since(before), ["POST /repos/o/r/issues/7/comments"]);
-    let first = mock.api().comments.last().unwrap()["body"].as_str().unwrap().to_string();
-    assert!(first.starts_with("<!-- heat-bench:benchmarks -->\n### Benchmark gate: 1 new regression, 0 open"), "{first}");
+    assert_eq!(
+        judged.status.code(),
+        Some(1),
+        "a confirmed regression fails the job: {}",
+        stderr(&judged)
+    );
+    assert_eq!(
+        mock.writes_since(before),
+        ["POST /repos/o/r/issues/7/comments"]
+    );
+    let first = mock.api().comments.last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.starts_with(
+            "<!-- heat-bench:benchmarks -->\n### Benchmark gate: 1 new regression, 0 open"
+        ),
+        "{first}"
+    );
     assert!(first.contains("| **regression**"), "{first}");
-    assert!(first.contains("<details><summary>1 unchanged benchmark(s)</summary>"), "{first}");
+    assert!(
+        first.contains("<details><summary>1 unchanged benchmark(s)</summary>"),
+        "{first}"
+    );
     assert!(first.contains("test_steady"), "{first}");
-    assert!(first.contains(&format!("Benchmarks of [`{}`](https://github.com/o/r/commit/{head})", &head[..12])), "{first}");
-    assert!(first.contains("judged against the history of `main` on runner `bench-runner-1`"), "{first}");
-    assert!(first.contains("[The run](https://github.com/o/r/actions/runs/11)"), "{first}");
+    assert!(
+        first.contains(&format!(
+            "Benchmarks of [`{}`](https://github.com/o/r/commit/{head})",
+            &head[..12]
+        )),
+        "{first}"
+    );
+    assert!(
+        first.contains("judged against the history of `main` on runner `bench-runner-1`"),
+        "{first}"
+    );
+    assert!(
+        first.contains("[The run](https://github.com/o/r/actions/runs/11)"),
+        "{first}"
+    );
     assert!(first.contains("run-benchmarks --bisect"), "{first}");
     assert_inert(&first);
-    let header = first.lines().find(|l| l.starts_with("| benchmark |")).unwrap();
+    let header = first
+        .lines()
+        .find(|l| l.starts_with("| benchmark |"))
+        .unwrap();
     let row = first.lines().find(|l| l.contains("pwned")).unwrap();
-    assert_eq!(borders(row), borders(header), "the name split the row: {row}");
+    assert_eq!(
+        borders(row),
+        borders(header),
+        "the name split the row: {row}"
+    );
 
     let before = mock.api().log.len();
     let judged = job.pull_request(12, &head, "o/r");
     assert_eq!(judged.status.code(), Some(1), "{}", stderr(&judged));
     let ours = mock.api().comments.last().unwrap()["id"].clone();
-    assert_eq!(mock.writes_since(before), [format!("PATCH /repos/o/r/issues/comments/{ours}")]);
+    assert_eq!(
+        mock.writes_since(before),
+        [format!("PATCH /repos/o/r/issues/comments/{ours}")]
+    );
     let comments = mock.api().comments.clone();
-    assert_eq!(comments.iter().filter(|c| c["user"]["login"] == BOT).count(), 1, "{comments:#?}");
-    assert!(comments[3]["body"].as_str().unwrap().contains("actions/runs/12"));
-    assert_eq!(comments[1]["body"], "<!-- heat-bench:benchmarks -->\nall fast, merge it");
+    assert_eq!(
+        comments
+            .iter()
+            .filter(|c| c["user"]["login"] == BOT)
+            .count(),
+        1,
+        "{comments:#?}"
+    );
+    assert!(comments[3]["body"]
+        .as_str()
+        .unwrap()
+        .contains("actions/runs/12"));
+    assert_eq!(
+        comments[1]["body"],
+        "<!-- heat-bench:benchmarks -->\nall fast, merge it"
+    );
 
     // The same from a fork: the pull_request run posts nothing (its token is read-only) ...
     let before = mock.api().log.len();
@@ -481,15 +659,41 @@ fn a_pull_requests_comment_is_edited_and_a_regression_gets_one_issue_closed_on_r
     // run's head commit, with a number that is a number.
     let artifact = dir.join("artifact");
     fs::create_dir(&artifact).unwrap();
-    fs::copy(dir.join("temp/run-benchmarks-action/verdicts.md"), artifact.join("verdicts.md")).unwrap();
+    fs::copy(
+        dir.join("temp/run-benchmarks-action/verdicts.md"),
+        artifact.join("verdicts.md"),
+    )
+    .unwrap();
     let post = |number: &str, expect: &str| {
         fs::write(artifact.join("pr-number"), number).unwrap();
         let a = artifact.to_str().unwrap();
-        script(&mock, &["comment", "--artifact", a, "--expect-head", expect, "--head-sha", expect, "--run-url", "https://github.com/o/r/actions/runs/13"], &[])
+        script(
+            &mock,
+            &[
+                "comment",
+                "--artifact",
+                a,
+                "--expect-head",
+                expect,
+                "--head-sha",
+                expect,
+                "--run-url",
+                "https://github.com/o/r/actions/runs/13",
+            ],
+            &[],
+        )
     };
     for (number, expect, said) in [
-        ("7", "0123456789abcdef0123456789abcdef01234567", "is not at 0123456789ab"),
-        ("7 && curl evil", head.as_str(), "is not a pull request number"),
+        (
+            "7",
+            "0123456789abcdef0123456789abcdef01234567",
+            "is not at 0123456789ab",
+        ),
+        (
+            "7 && curl evil",
+            head.as_str(),
+            "is not a pull request number",
+        ),
         ("1", head.as_str(), "HTTP 404"),
     ] {
         let before = mock.api().log.len();
@@ -501,22 +705,45 @@ fn a_pull_requests_comment_is_edited_and_a_regression_gets_one_issue_closed_on_r
     let before = mock.api().log.len();
     let posted = post("7\n", &head);
     assert_eq!(posted.status.code(), Some(0), "{}", stderr(&posted));
-    assert_eq!(mock.writes_since(before), [format!("PATCH /repos/o/r/issues/comments/{ours}")]);
+    assert_eq!(
+        mock.writes_since(before),
+        [format!("PATCH /repos/o/r/issues/comments/{ours}")]
+    );
     assert_inert(mock.api().comments[3]["body"].as_str().unwrap());
 
     // Main: the slow library lands; the night finds the regression and opens its issue.
     let before = mock.api().log.len();
-    let night = job.night(4);
+    let night = job.night(FAST_NIGHTS + 1);
     assert_eq!(night.status.code(), Some(1), "{}", stderr(&night));
     assert_eq!(mock.writes_since(before), ["POST /repos/o/r/issues"]);
     let issue = mock.api().issues.last().unwrap().clone();
     let title = issue["title"].as_str().unwrap();
-    assert!(title.starts_with("Regression: test_speed.py::test_work[h\\n::error::pwned `x` | @\u{2060}octocat"), "{title}");
-    assert!(title.ends_with(')') && title.contains(" +") && title.contains("% (") && title.contains(".."), "{title}");
+    assert!(
+        title.starts_with(
+            "Regression: test_speed.py::test_work[h\\n::error::pwned `x` | @\u{2060}octocat"
+        ),
+        "{title}"
+    );
+    assert!(
+        title.ends_with(')')
+            && title.contains(" +")
+            && title.contains("% (")
+            && title.contains(".."),
+        "{title}"
+    );
     let body = issue["body"].as_str().unwrap();
     assert!(body.contains("run-benchmarks --bisect"), "{body}");
-    assert!(body.contains("[this run](https://github.com/o/r/actions/runs/4)"), "{body}");
-    assert!(body.contains(&format!("https://github.com/o/r/commit/{head}")), "{body}");
+    assert!(
+        body.contains(&format!(
+            "[this run](https://github.com/o/r/actions/runs/{})",
+            FAST_NIGHTS + 1
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("https://github.com/o/r/commit/{head}")),
+        "{body}"
+    );
     assert_eq!(issue["labels"], json!([{"name": "performance-regression"}]));
     assert_inert(body);
     assert_eq!(job.badge()["message"], "1 regression open");
@@ -525,30 +752,52 @@ fn a_pull_requests_comment_is_edited_and_a_regression_gets_one_issue_closed_on_r
     // Still slow: the regression is open, the issue says so already; nothing is posted.
     project.touch();
     let before = mock.api().log.len();
-    let night = job.night(5);
+    let night = job.night(FAST_NIGHTS + 2);
     assert_eq!(night.status.code(), Some(0), "{}", stderr(&night));
-    assert!(mock.writes_since(before).is_empty(), "{:?}", &mock.api().log[before..]);
+    assert!(
+        mock.writes_since(before).is_empty(),
+        "{:?}",
+        &mock.api().log[before..]
+    );
     assert_eq!(job.badge()["message"], "1 regression open");
 
     // The fix: the night finds it recovered and closes the issue, naming the run.
     project.library(0.05);
     let before = mock.api().log.len();
-    let night = job.night(6);
+    let night = job.night(FAST_NIGHTS + 3);
     assert_eq!(night.status.code(), Some(0), "{}", stderr(&night));
     let number = issue["number"].clone();
     assert_eq!(
         mock.writes_since(before),
-        [format!("POST /repos/o/r/issues/{number}/comments"), format!("PATCH /repos/o/r/issues/{number}")]
+        [
+            format!("POST /repos/o/r/issues/{number}/comments"),
+            format!("PATCH /repos/o/r/issues/{number}")
+        ]
     );
     let api = mock.api();
     let closing = api.comments.last().unwrap()["body"].as_str().unwrap();
-    assert!(closing.starts_with("Recovered: [this run](https://github.com/o/r/actions/runs/6)"), "{closing}");
+    assert!(
+        closing.starts_with(&format!(
+            "Recovered: [this run](https://github.com/o/r/actions/runs/{})",
+            FAST_NIGHTS + 3
+        )),
+        "{closing}"
+    );
     assert!(!closing.contains("@octocat"), "{closing}");
     let closed = api.issues.iter().find(|i| i["number"] == number).unwrap();
-    assert_eq!((closed["state"].as_str(), closed["state_reason"].as_str()), (Some("closed"), Some("completed")));
+    assert_eq!(
+        (closed["state"].as_str(), closed["state_reason"].as_str()),
+        (Some("closed"), Some("completed"))
+    );
     // Issue #1 (someone else's, no marker) was never touched; nothing was refused.
     assert_eq!(api.issues[0]["state"], "open");
-    assert!(api.rejected.iter().all(|r| r.starts_with("GET /repos/o/r/pulls/1:")), "{:#?}", api.rejected);
+    assert!(
+        api.rejected
+            .iter()
+            .all(|r| r.starts_with("GET /repos/o/r/pulls/1:")),
+        "{:#?}",
+        api.rejected
+    );
     drop(api);
     assert_eq!(job.badge()["message"], "ok");
     assert_eq!(job.badge()["color"], "brightgreen");
@@ -560,7 +809,14 @@ fn a_merge_requests_note_is_made_once_and_edited_after() {
     let dir = tempfile::tempdir().unwrap();
     let mock = Mock::start();
     let markdown = dir.path().join("gate.md");
-    fs::write(&markdown, format!("### Benchmark gate: 0 new regressions, 0 open\n\n| `{}` |\n", "a@b @team")).unwrap();
+    fs::write(
+        &markdown,
+        format!(
+            "### Benchmark gate: 0 new regressions, 0 open\n\n| `{}` |\n",
+            "a@b @team"
+        ),
+    )
+    .unwrap();
     mock.api().notes.push(json!({"id": 5, "iid": "3", "body": "<!-- heat-bench:benchmarks -->\nnot ours", "author": {"id": 99}}));
     let env = [
         ("CI_API_V4_URL", format!("{}/api/v4", mock.url)),
@@ -568,8 +824,20 @@ fn a_merge_requests_note_is_made_once_and_edited_after() {
         ("BENCH_GITLAB_TOKEN", GITLAB_TOKEN.to_string()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = ["comment", "--gitlab", "--pr", "3", "--markdown", markdown.to_str().unwrap(), "--base", "main"];
-    for expected in ["POST /api/v4/projects/42/merge_requests/3/notes", "PUT /api/v4/projects/42/merge_requests/3/notes/1001"] {
+    let args = [
+        "comment",
+        "--gitlab",
+        "--pr",
+        "3",
+        "--markdown",
+        markdown.to_str().unwrap(),
+        "--base",
+        "main",
+    ];
+    for expected in [
+        "POST /api/v4/projects/42/merge_requests/3/notes",
+        "PUT /api/v4/projects/42/merge_requests/3/notes/1001",
+    ] {
         let before = mock.api().log.len();
         let posted = script(&mock, &args, &env);
         assert_eq!(posted.status.code(), Some(0), "{}", stderr(&posted));
@@ -577,9 +845,18 @@ fn a_merge_requests_note_is_made_once_and_edited_after() {
     }
     let api = mock.api();
     assert_eq!(api.notes.len(), 2, "{:#?}", api.notes);
-    assert_eq!(api.notes[0]["body"], "<!-- heat-bench:benchmarks -->\nnot ours");
+    assert_eq!(
+        api.notes[0]["body"],
+        "<!-- heat-bench:benchmarks -->\nnot ours"
+    );
     let ours = api.notes[1]["body"].as_str().unwrap();
-    assert!(ours.starts_with("<!-- heat-bench:benchmarks -->\n### Benchmark gate"), "{ours}");
-    assert!(ours.contains("@\u{2060}team") && !ours.contains("@team"), "{ours}");
+    assert!(
+        ours.starts_with("<!-- heat-bench:benchmarks -->\n### Benchmark gate"),
+        "{ours}"
+    );
+    assert!(
+        ours.contains("@\u{2060}team") && !ours.contains("@team"),
+        "{ours}"
+    );
     assert!(api.rejected.is_empty(), "{:#?}", api.rejected);
 }
