@@ -752,3 +752,49 @@ fn an_index_lock_left_by_a_killed_git_is_removed_but_not_one_a_running_git_holds
         "{text}"
     );
 }
+
+#[test]
+fn the_status_badge_is_published_finished_after_a_kill_and_never_over_the_users_own() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let users = "<svg>the project's own logo</svg>\n";
+    remote_with_readme(dir, &["a"], &[("badge.svg", users)]);
+    one_benchmark_suite(dir);
+    let a = dir.join("a");
+    // Killed while committing, as in the test above: the badge is written, not committed.
+    let hook = a.join(".git/hooks/pre-commit");
+    write(
+        &hook,
+        "#!/bin/sh\nread -r _ _ _ run _ < /proc/$PPID/stat\nkill -KILL \"$run\"\nexit 1\n",
+    );
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let output = publish(dir, &pytest, "a", &["--check"]);
+    assert_eq!(output.status.code(), None, "killed: {}", stderr(&output));
+    let status = git(&a, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(status.contains("badge.json"), "{status}");
+    fs::remove_file(&hook).unwrap();
+
+    // The next run takes the badge for its own leftover, commits it, and leaves the user's
+    // badge.svg alone, saying so.
+    let output = publish(dir, &pytest, "a", &["--check"]);
+    assert_ok(&output);
+    let text = stderr(&output);
+    assert!(
+        text.contains("held what an earlier run wrote and did not commit")
+            && text.contains("badge.json"),
+        "{text}"
+    );
+    assert!(
+        text.contains("badge.svg is not a badge run-benchmarks wrote: left as it is"),
+        "{text}"
+    );
+    let remote = dir.join("remote.git");
+    let badge: Value = serde_json::from_str(&git(&remote, &["show", "main:badge.json"])).unwrap();
+    assert_eq!(
+        badge,
+        serde_json::json!({"schemaVersion": 1, "label": "benchmarks", "message": "ok", "color": "brightgreen"})
+    );
+    assert_eq!(git(&remote, &["show", "main:badge.svg"]), users);
+    assert_eq!(git(&a, &["status", "--porcelain"]), "");
+}
