@@ -43,7 +43,7 @@ impl Badge {
         }
     }
 
-    /// The shields.io endpoint JSON (https://shields.io/badges/endpoint-badge).
+    /// The shields.io endpoint JSON (<https://shields.io/badges/endpoint-badge>).
     pub fn json(&self) -> String {
         format!(
             "{JSON_HEAD}\n  \"message\": {},\n  \"color\": \"{}\"\n}}\n",

@@ -150,6 +150,14 @@ fn serve(stream: TcpStream, api: &Mutex<Api>, base: &str) {
     );
 }
 
+/// Whether JSON number `value` is the number in a path's segment `segment`.
+fn same(value: &Value, segment: &str) -> bool {
+    segment
+        .parse::<u64>()
+        .ok()
+        .is_some_and(|n| value.as_u64() == Some(n))
+}
+
 /// One page of `items` as `request` asks for it, and the next page's URL.
 fn page(items: Vec<Value>, request: &Request, base: &str) -> (u16, Value, Option<String>) {
     let per_page: usize = request
@@ -227,7 +235,7 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
                 match api
                     .notes
                     .iter_mut()
-                    .find(|n| n["iid"].as_str() == Some(iid) && n["id"].to_string() == *id)
+                    .find(|n| n["iid"].as_str() == Some(iid) && same(&n["id"], id))
                 {
                     Some(note) => {
                         note["body"] = body.into();
@@ -246,13 +254,13 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
     if !authorized {
         return bad(401, "Requires authentication");
     }
-    let is_issue = |api: &Api, n: &str| api.issues.iter().any(|i| i["number"].to_string() == n);
+    let is_issue = |api: &Api, n: &str| api.issues.iter().any(|i| same(&i["number"], n));
     match (request.method.as_str(), parts.as_slice()) {
         ("GET", ["repos", "o", "r", "issues", n, "comments"]) if is_issue(api, n) => {
             let comments = api
                 .comments
                 .iter()
-                .filter(|c| c["issue"].to_string() == *n)
+                .filter(|c| same(&c["issue"], n))
                 .cloned()
                 .collect();
             page(comments, request, base)
@@ -270,7 +278,7 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
             let Some(body) = text_field(&request.body, "body", 65536) else {
                 return bad(422, "body");
             };
-            match api.comments.iter_mut().find(|c| c["id"].to_string() == *id) {
+            match api.comments.iter_mut().find(|c| same(&c["id"], id)) {
                 Some(comment) if comment["user"]["login"] == BOT => {
                     comment["body"] = body.into();
                     (200, comment.clone(), None)
@@ -347,7 +355,7 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
             let issue = api
                 .issues
                 .iter_mut()
-                .find(|i| i["number"].to_string() == *n)
+                .find(|i| same(&i["number"], n))
                 .unwrap();
             issue["state"] = body["state"].clone();
             issue["state_reason"] = body.get("state_reason").cloned().unwrap_or(Value::Null);
@@ -356,7 +364,7 @@ fn route(api: &mut Api, request: &Request, base: &str) -> (u16, Value, Option<St
         ("GET", ["repos", "o", "r", "pulls", n]) => match api
             .issues
             .iter()
-            .find(|i| i["number"].to_string() == *n && i.get("pull_request").is_some())
+            .find(|i| same(&i["number"], n) && i.get("pull_request").is_some())
         {
             Some(pull) => (
                 200,
