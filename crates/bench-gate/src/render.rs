@@ -146,8 +146,8 @@ pub fn format_seconds(seconds: f64) -> String {
     format!("{:.3} {unit}", seconds * scale)
 }
 
-/// A value in the unit that suits it: time as [`format_seconds`], bytes in MB or GB
-/// (`209.715 MB`: decimal units, as the plots show them), joules in mJ, J or kJ.
+/// A value in the unit that suits it: time as [`format_seconds`], bytes in KiB, MiB or GiB (as
+/// the plots show them), joules in mJ, J or kJ.
 pub fn format_value(value: f64, unit: &str) -> String {
     let scaled = |steps: &[(f64, &str)]| {
         let (scale, name) = steps
@@ -158,7 +158,12 @@ pub fn format_value(value: f64, unit: &str) -> String {
     };
     match unit {
         "s" => format_seconds(value),
-        "B" => scaled(&[(1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")]),
+        "B" => scaled(&[
+            (1_073_741_824.0, "GiB"),
+            (1_048_576.0, "MiB"),
+            (1024.0, "KiB"),
+            (1.0, "B"),
+        ]),
         "J" => scaled(&[(1e3, "kJ"), (1.0, "J"), (1e-3, "mJ")]),
         _ => format!("{value:.4} {unit}").trim_end().to_owned(),
     }
@@ -249,7 +254,7 @@ fn step_text(j: &Judgement) -> String {
     match j.step {
         Some(step) => format!(
             "{} on {} measurement(s) ({} run(s))",
-            format_change(Some(step.change)),
+            metric_change(Some(step.change), &j.metric),
             step.measurements,
             step.runs
         ),
@@ -259,6 +264,10 @@ fn step_text(j: &Judgement) -> String {
 
 /// The line that asks `--bisect` for the culprit of a new regression.
 fn bisect_command(j: &Judgement) -> Option<String> {
+    // --bisect measures time: another metric's step would not be found there.
+    if !j.metric.is_time() {
+        return None;
+    }
     let range = j.range.as_ref()?;
     let (from, to) = (range.from.id.as_deref()?, range.to.id.as_deref()?);
     if from == to || !is_commit_id(from) || !is_commit_id(to) {
@@ -784,8 +793,8 @@ mod tests {
         assert_eq!(format_seconds(0.0123), "12.300 ms");
         assert_eq!(format_seconds(4.2e-6), "4.200 us");
         assert_eq!(format_seconds(5e-8), "50.000 ns");
-        assert_eq!(format_value(209_715_200.0, "B"), "209.715 MB");
-        assert_eq!(format_value(2.5e9, "B"), "2.500 GB");
+        assert_eq!(format_value(209_715_200.0, "B"), "200.000 MiB");
+        assert_eq!(format_value(2.5 * 1_073_741_824.0, "B"), "2.500 GiB");
         assert_eq!(format_value(1.5, "J"), "1.500 J");
         assert_eq!(format_value(0.0021, "J"), "2.100 mJ");
         assert_eq!(format_value(0.5, "s"), "500.000 ms");

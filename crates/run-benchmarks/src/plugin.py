@@ -410,7 +410,8 @@ class _Readings:
         if self.meters is None:
             found = [m for m in (_Powercap(), _Nvml()) if not m.why]
             self.meters = found if self.node_leader else []
-            if not found:
+            # Said once, by rank 0 (every rank's output goes to the log).
+            if not found and (self.comm is None or self.comm.Get_rank() == 0):
                 self.said.append(f"energy not recorded: {_Powercap().why}; {_Nvml().why}")
         return self.meters
 

@@ -138,7 +138,7 @@ fn a_suite_that_allocates_twice_as_much_at_one_commit_is_caught_by_the_memory_ga
     assert_eq!(memory["range"]["to"]["id"], culprit.as_str(), "{findings}");
     let change = memory["change"].as_f64().unwrap();
     assert!((0.8..1.2).contains(&change), "{findings}");
-    assert!(text.contains("[memory]") && text.contains("MB"), "{text}");
+    assert!(text.contains("[memory]") && text.contains(" MiB"), "{text}");
     // The state is kept per metric: memory's open regression beside time's verdict.
     let entries = history(&project.root.join("bench/results/data/speed/aggregate.json"));
     let last = entries.last().unwrap();
