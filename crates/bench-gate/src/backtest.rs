@@ -132,7 +132,11 @@ pub fn replay(entries: Vec<StoredEntry>, options: &GateOptions) -> Backtest {
                     value: series::stored_value(entry, &metric, options.stat)?,
                     unit: match metric.is_time() {
                         true => "s".into(),
-                        false => entry.metric(metric.as_str())?.unit.clone().unwrap_or_default(),
+                        false => entry
+                            .metric(metric.as_str())?
+                            .unit
+                            .clone()
+                            .unwrap_or_default(),
                     },
                     branch: entry.branch().map(str::to_owned),
                     run: entry.run_ref(),

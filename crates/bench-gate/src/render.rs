@@ -176,7 +176,8 @@ fn metric_change(change: Option<f64>, metric: &Metric) -> String {
     if metric.is_time() {
         return text;
     }
-    text.replace(" slower", " larger").replace(" faster", " smaller")
+    text.replace(" slower", " larger")
+        .replace(" faster", " smaller")
 }
 
 /// A change as people read it: `+12.3%`, and from twice as slow (or fast) on, `16x slower`.

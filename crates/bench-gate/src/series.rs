@@ -97,7 +97,12 @@ pub fn unit_of(entry: &HistoryEntry, metric: &Metric) -> Option<String> {
     if metric.is_time() {
         return Some("s".into());
     }
-    Some(extra_metric(entry, metric)?.get("unit")?.as_str()?.to_owned())
+    Some(
+        extra_metric(entry, metric)?
+            .get("unit")?
+            .as_str()?
+            .to_owned(),
+    )
 }
 
 fn extra_metric<'a>(entry: &'a HistoryEntry, metric: &Metric) -> Option<&'a serde_json::Value> {

@@ -24,7 +24,8 @@ impl Thresholds {
         let text = bench_model::fsio::read_regular(path).map_err(|e| error(e.to_string()))?;
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&text).map_err(|e| error(e.to_string()))?;
-        let (metrics, time): (Vec<_>, Vec<_>) = object.into_iter().partition(|(_, v)| v.is_object());
+        let (metrics, time): (Vec<_>, Vec<_>) =
+            object.into_iter().partition(|(_, v)| v.is_object());
         let mut by_metric = Vec::new();
         for (metric, patterns) in metrics {
             let serde_json::Value::Object(patterns) = patterns else {
@@ -103,10 +104,20 @@ mod tests {
     fn a_metric_has_its_own_thresholds_under_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
-        std::fs::write(&path, r#"{"*::test_io*": 25, "memory": {"*::test_io*": 2}}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"*::test_io*": 25, "memory": {"*::test_io*": 2}}"#,
+        )
+        .unwrap();
         let thresholds = Thresholds::load(&path).unwrap();
-        assert_eq!(thresholds.for_metric("time", "a.py::test_io_read"), Some(0.25));
-        assert_eq!(thresholds.for_metric("memory", "a.py::test_io_read"), Some(0.02));
+        assert_eq!(
+            thresholds.for_metric("time", "a.py::test_io_read"),
+            Some(0.25)
+        );
+        assert_eq!(
+            thresholds.for_metric("memory", "a.py::test_io_read"),
+            Some(0.02)
+        );
         assert_eq!(thresholds.for_metric("memory", "a.py::test_x"), None);
         assert_eq!(thresholds.for_metric("energy", "a.py::test_io_read"), None);
     }

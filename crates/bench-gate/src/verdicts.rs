@@ -267,9 +267,24 @@ impl CheckReport {
         CheckReport {
             statistic: self.statistic,
             family: if mixed { judged } else { self.family },
-            run_wide: self.run_wide.iter().filter(|r| mine(&r.metric)).cloned().collect(),
-            open: self.open.iter().filter(|o| mine(&o.metric)).cloned().collect(),
-            accepted: self.accepted.iter().filter(|o| mine(&o.metric)).cloned().collect(),
+            run_wide: self
+                .run_wide
+                .iter()
+                .filter(|r| mine(&r.metric))
+                .cloned()
+                .collect(),
+            open: self
+                .open
+                .iter()
+                .filter(|o| mine(&o.metric))
+                .cloned()
+                .collect(),
+            accepted: self
+                .accepted
+                .iter()
+                .filter(|o| mine(&o.metric))
+                .cloned()
+                .collect(),
             benchmarks,
         }
     }

@@ -51,7 +51,14 @@ fn a_200_mb_allocation_reads_as_200_mb_of_peak_memory_on_every_rank_at_1_2_and_4
         dir.path(),
         &pytest,
         &env,
-        &["--launcher", launcher, "--procs", "1,2,4", "--timeout", "120"],
+        &[
+            "--launcher",
+            launcher,
+            "--procs",
+            "1,2,4",
+            "--timeout",
+            "120",
+        ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let entries = history(&dir.path().join("suites/results/data/alloc/aggregate.json"));
@@ -70,7 +77,10 @@ fn a_200_mb_allocation_reads_as_200_mb_of_peak_memory_on_every_rank_at_1_2_and_4
         assert_eq!(per_rank.len() as u64, procs, "{memory}");
         for value in per_rank.iter().chain([&memory["value"].as_f64().unwrap()]) {
             let mb = value / MB;
-            assert!((180.0..=220.0).contains(&mb), "x{procs}: {mb:.1} MiB: {memory}");
+            assert!(
+                (180.0..=220.0).contains(&mb),
+                "x{procs}: {mb:.1} MiB: {memory}"
+            );
         }
         let max = per_rank.iter().cloned().fold(0.0, f64::max);
         assert_eq!(memory["value"].as_f64().unwrap(), max, "{memory}");
@@ -108,7 +118,12 @@ fn a_suite_that_allocates_twice_as_much_at_one_commit_is_caught_by_the_memory_ga
     for night in 0..6 {
         before = project.touch();
         let (output, findings) = project.check(&pytest, &[], &args);
-        assert_eq!(output.status.code(), Some(0), "night {night}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "night {night}: {}",
+            stderr(&output)
+        );
         let memory = &findings["benchmarks"][1];
         assert_eq!(memory["metric"], "memory", "{findings}");
         if night >= 5 {
@@ -131,7 +146,11 @@ fn a_suite_that_allocates_twice_as_much_at_one_commit_is_caught_by_the_memory_ga
         })
         .collect();
     // Time is judged as before (the sleep did not change); memory doubled.
-    assert_eq!(judged, [("time", "unchanged"), ("memory", "regression")], "{text}");
+    assert_eq!(
+        judged,
+        [("time", "unchanged"), ("memory", "regression")],
+        "{text}"
+    );
     let memory = &findings["benchmarks"][1];
     assert_eq!(memory["unit"], "B");
     assert_eq!(memory["range"]["from"]["id"], before.as_str(), "{findings}");
@@ -145,7 +164,10 @@ fn a_suite_that_allocates_twice_as_much_at_one_commit_is_caught_by_the_memory_ga
     assert_eq!(last["gate"]["verdict"], "unchanged", "{last}");
     assert_eq!(last["gate_by_metric"]["memory"]["verdict"], "regression");
     assert_eq!(
-        last["gate_by_metric"]["memory"]["open"].as_array().unwrap().len(),
+        last["gate_by_metric"]["memory"]["open"]
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     // The next run still lists it open, for memory only.
@@ -165,7 +187,10 @@ fn powercap(dir: &Path, start: u64, max: u64) -> std::path::PathBuf {
     // A sub-zone inside the package: not counted twice.
     write(&dir.join("powercap/intel-rapl:0:0/name"), "core\n");
     write(&dir.join("powercap/intel-rapl:0:0/energy_uj"), "5\n");
-    write(&dir.join("powercap/intel-rapl:0:0/max_energy_range_uj"), "100\n");
+    write(
+        &dir.join("powercap/intel-rapl:0:0/max_energy_range_uj"),
+        "100\n",
+    );
     dir.join("powercap")
 }
 
@@ -183,7 +208,10 @@ fn energy_per_round_comes_from_rapl_counters_across_their_wrap_around_and_is_nev
          def test_energy(benchmark):\n    benchmark.pedantic(work, rounds=4, warmup_rounds=1)\n\n\
          def test_looped(benchmark):\n    benchmark.pedantic(work, rounds=2, iterations=3)\n",
     );
-    let env = [("HEAT_BENCH_POWERCAP".to_string(), root.display().to_string())];
+    let env = [(
+        "HEAT_BENCH_POWERCAP".to_string(),
+        root.display().to_string(),
+    )];
     let output = run(dir.path(), &pytest, &env, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let entries = history(&dir.path().join("suites/results/data/energy/aggregate.json"));
@@ -192,7 +220,10 @@ fn energy_per_round_comes_from_rapl_counters_across_their_wrap_around_and_is_nev
         .map(|e| {
             let energy = metric(e, "energy");
             assert_eq!(energy["unit"], "J", "{energy}");
-            (e["name"].as_str().unwrap(), energy["value"].as_f64().unwrap())
+            (
+                e["name"].as_str().unwrap(),
+                energy["value"].as_f64().unwrap(),
+            )
         })
         .collect();
     // A round of test_looped is 3 calls: 4.5 J (its extra call after the rounds counted too).
@@ -219,7 +250,8 @@ fn energy_per_round_comes_from_rapl_counters_across_their_wrap_around_and_is_nev
     let text = String::from_utf8_lossy(&output.stdout).to_string() + &stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert_eq!(
-        text.matches("energy not recorded: no RAPL energy counters under").count(),
+        text.matches("energy not recorded: no RAPL energy counters under")
+            .count(),
         1,
         "{text}"
     );
