@@ -62,7 +62,7 @@ pub struct GateArgs {
     pub threshold: f64,
 
     /// A JSON file of per-benchmark thresholds: fullname glob patterns to percentages, first match
-    /// wins; another metric's under its name, e.g. {"*": 15, "memory": {"*[large]": 2}}.
+    /// wins; another metric's under its name, e.g. `{"*": 15, "memory": {"*[large]": 2}}`.
     #[arg(long, value_name = "FILE", requires = "gate_mode")]
     pub thresholds: Option<PathBuf>,
 
