@@ -18,7 +18,7 @@ pub type SeriesKey = (String, String);
 pub struct PastRun {
     /// The branch it was measured on.
     pub branch: Option<String>,
-    /// Its value of the statistic compared, seconds.
+    /// Its value of the statistic compared, seconds, or of the metric judged.
     pub value: f64,
     /// Its commit and time, for the ranges of steps.
     pub run: RunRef,

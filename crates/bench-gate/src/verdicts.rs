@@ -42,9 +42,9 @@ pub struct Judgement {
     pub suite: Option<String>,
     /// What the run is, against its series.
     pub verdict: Verdict,
-    /// The reference level, seconds: for a step, the level before it.
+    /// The reference level, seconds (or the metric's unit): for a step, the level before it.
     pub baseline: Option<f64>,
-    /// The value judged, seconds (the median of the run and its reruns).
+    /// The value judged, seconds or the metric's unit (the median of the run and its reruns).
     pub value: f64,
     /// `value / baseline - 1`.
     pub change: Option<f64>,

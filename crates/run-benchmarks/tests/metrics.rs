@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use common::{history, mpirun, pytest, stderr, write, Project};
+use common::{gpe_stack, history, mpirun, pytest, render_plots, stderr, write, Project};
 
 const MB: f64 = 1024.0 * 1024.0;
 
@@ -176,6 +176,41 @@ fn a_suite_that_allocates_twice_as_much_at_one_commit_is_caught_by_the_memory_ga
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(findings["open"][0]["metric"], "memory", "{findings}");
     assert_eq!(findings["open"][0]["range"]["to"]["id"], culprit.as_str());
+
+    // The plots read memory's verdicts when $metric says memory, time's otherwise.
+    let Some((modules, chromium)) = gpe_stack() else {
+        return;
+    };
+    let results = project.root.join("bench/results");
+    for plot in ["change", "regressions"] {
+        with_metric(&results, plot, "memory");
+    }
+    let (cases, errors) = render_plots(&results, &modules, &chromium, &[]);
+    let case = |plot: &str| {
+        let found = cases.iter().find(|c| c["plot"] == plot).unwrap();
+        assert_eq!(found["ok"], true, "{found} {errors}");
+        found
+    };
+    assert_eq!(case("change-memory")["marked"], 1, "{errors}");
+    assert_eq!(case("change")["marked"], 0);
+    let open = case("regressions-memory");
+    assert_eq!(open["labels"], 1, "{open}");
+    assert!(open["title"].as_str().unwrap().contains("memory): 1 open"), "{open}");
+    assert!(case("regressions")["title"].as_str().unwrap().contains("none open"));
+}
+
+/// `plot` with `$metric` set to `metric`, as a user sets it in GPE's editor: PLOT-METRIC.
+fn with_metric(results: &Path, plot: &str, metric: &str) {
+    let plots = results.join("plots");
+    let text = fs::read_to_string(plots.join(format!("{plot}.jsonata"))).unwrap();
+    let changed = text.replacen("$metric := \"time\";", &format!("$metric := \"{metric}\";"), 1);
+    assert_ne!(changed, text, "{plot} has no $metric");
+    let name = format!("{plot}-{metric}");
+    fs::write(plots.join(format!("{name}.jsonata")), changed).unwrap();
+    let list = plots.join("list.json");
+    let mut entries: Vec<Value> = serde_json::from_slice(&fs::read(&list).unwrap()).unwrap();
+    entries.push(serde_json::json!({"name": name, "file": format!("{name}.jsonata")}));
+    fs::write(list, serde_json::to_vec(&entries).unwrap()).unwrap();
 }
 
 /// A fake powercap tree: one package whose counter starts near its wrap-around.
