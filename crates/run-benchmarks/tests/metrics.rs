@@ -195,15 +195,25 @@ fn a_suite_that_allocates_twice_as_much_at_one_commit_is_caught_by_the_memory_ga
     assert_eq!(case("change")["marked"], 0);
     let open = case("regressions-memory");
     assert_eq!(open["labels"], 1, "{open}");
-    assert!(open["title"].as_str().unwrap().contains("memory): 1 open"), "{open}");
-    assert!(case("regressions")["title"].as_str().unwrap().contains("none open"));
+    assert!(
+        open["title"].as_str().unwrap().contains("memory): 1 open"),
+        "{open}"
+    );
+    assert!(case("regressions")["title"]
+        .as_str()
+        .unwrap()
+        .contains("none open"));
 }
 
 /// `plot` with `$metric` set to `metric`, as a user sets it in GPE's editor: PLOT-METRIC.
 fn with_metric(results: &Path, plot: &str, metric: &str) {
     let plots = results.join("plots");
     let text = fs::read_to_string(plots.join(format!("{plot}.jsonata"))).unwrap();
-    let changed = text.replacen("$metric := \"time\";", &format!("$metric := \"{metric}\";"), 1);
+    let changed = text.replacen(
+        "$metric := \"time\";",
+        &format!("$metric := \"{metric}\";"),
+        1,
+    );
     assert_ne!(changed, text, "{plot} has no $metric");
     let name = format!("{plot}-{metric}");
     fs::write(plots.join(format!("{name}.jsonata")), changed).unwrap();
