@@ -284,10 +284,19 @@ fn energy_per_round_comes_from_rapl_counters_across_their_wrap_around_and_is_nev
     fs::create_dir_all(&empty).unwrap();
     write(
         &dir.path().join("suites2/plain/test_plain.py"),
-        "def test_a(benchmark):\n    benchmark(sum, range(10))\n\ndef test_b(benchmark):\n    benchmark(sum, range(20))\n",
+        "def test_a(benchmark):\n    benchmark.pedantic(lambda: len(b'x' * (10 * 2**20)), rounds=2)\n\n\
+         def test_b(benchmark):\n    benchmark(sum, range(20))\n",
     );
+    // With --memory=python (passed to pytest), the Python heap's peak too.
     let output = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
-        .args(["--pytest", &pytest, "-d", "suites2"])
+        .args([
+            "--pytest",
+            &pytest,
+            "-d",
+            "suites2",
+            "--",
+            "--memory=python",
+        ])
         .env("HEAT_BENCH_POWERCAP", &empty)
         .current_dir(dir.path())
         .output()
@@ -304,5 +313,42 @@ fn energy_per_round_comes_from_rapl_counters_across_their_wrap_around_and_is_nev
     for entry in &entries {
         assert!(metric(entry, "energy").is_null(), "{entry}");
         assert!(metric(entry, "memory")["value"].is_u64(), "{entry}");
+        if entry["name"] == "test_a" {
+            let heap = metric(entry, "python_memory")["value"].as_f64().unwrap() / MB;
+            assert!((9.5..11.0).contains(&heap), "{heap} MiB: {entry}");
+        }
     }
+}
+
+#[test]
+fn ranks_on_one_node_share_its_packages_so_one_rank_reads_them() {
+    let (Some(pytest), Some(mut env)) = (pytest(), mpirun()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = powercap(dir.path(), 0, 20_000_000);
+    // Rank 0's calls move the package counter by 1.5 J each; the other rank's run beside it.
+    write(
+        &dir.path().join("suites/energy/test_energy.py"),
+        "import os\nfrom mpi4py import MPI\n\nPATH = os.path.join(os.environ['HEAT_BENCH_POWERCAP'], 'intel-rapl:0', 'energy_uj')\n\n\
+         def work():\n    if MPI.COMM_WORLD.Get_rank() == 0:\n        value = int(open(PATH).read())\n        open(PATH, 'w').write(str(value + 1_500_000))\n\n\
+         def test_energy(benchmark):\n    benchmark.pedantic(work, rounds=4)\n",
+    );
+    env.push(("HEAT_BENCH_POWERCAP".into(), root.display().to_string()));
+    let launcher = "mpirun --oversubscribe -n {procs}";
+    let output = run(
+        dir.path(),
+        &pytest,
+        &env,
+        &["--launcher", launcher, "--procs", "2", "--timeout", "120"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let entries = history(&dir.path().join("suites/results/data/energy/aggregate.json"));
+    let energy = metric(&entries[0], "energy");
+    assert_eq!(
+        energy["per_rank"],
+        serde_json::json!([1.5, null]),
+        "{energy}"
+    );
+    assert_eq!(energy["value"], 1.5, "{energy}");
 }
