@@ -408,11 +408,12 @@ class _Readings:
     def _meters(self):
         # Found at the first benchmark (not at start-up: a suite without benchmarks pays nothing).
         if self.meters is None:
-            found = [m for m in (_Powercap(), _Nvml()) if not m.why]
+            tried = (_Powercap(), _Nvml())
+            found = [m for m in tried if not m.why]
             self.meters = found if self.node_leader else []
             # Said once, by rank 0 (every rank's output goes to the log).
             if not found and (self.comm is None or self.comm.Get_rank() == 0):
-                self.said.append(f"energy not recorded: {_Powercap().why}; {_Nvml().why}")
+                self.said.append("energy not recorded: " + "; ".join(m.why for m in tried))
         return self.meters
 
     def wrap(self, fixture):
