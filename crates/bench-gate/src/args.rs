@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::GateError;
-use crate::options::{GateOptions, Statistic};
+use crate::options::{GateOptions, Metric, Statistic};
 use crate::render::{write_text, Links};
 use crate::thresholds::Thresholds;
 use crate::verdicts::CheckReport;
@@ -41,11 +41,18 @@ pub struct GateArgs {
     #[arg(long, value_name = "BRANCH", requires = "gate_mode")]
     pub baseline_branch: Option<String>,
 
+    /// What to judge (repeatable): time, memory, energy or another NAME of the benchmarks'
+    /// `extra_info.metrics`; each has its own verdicts, threshold and open regressions
+    /// [default: time].
+    #[arg(long, value_name = "METRIC", value_parser = parse_metric, requires = "gate_mode")]
+    pub metric: Vec<Metric>,
+
     /// The statistic compared.
     #[arg(long, value_enum, default_value_t = Statistic::Median, requires = "gate_mode")]
     pub stat: Statistic,
 
-    /// Percent slower (or faster) that counts as a change, when the noise allows it.
+    /// Percent slower (or faster) that counts as a change, when the noise allows it (memory's
+    /// default is 5; --thresholds sets any metric's).
     #[arg(
         long,
         value_name = "PCT",
@@ -54,7 +61,8 @@ pub struct GateArgs {
     )]
     pub threshold: f64,
 
-    /// A JSON file of per-benchmark thresholds: fullname glob patterns to percentages, first match wins.
+    /// A JSON file of per-benchmark thresholds: fullname glob patterns to percentages, first match
+    /// wins; another metric's under its name, e.g. `{"*": 15, "memory": {"*[large]": 2}}`.
     #[arg(long, value_name = "FILE", requires = "gate_mode")]
     pub thresholds: Option<PathBuf>,
 
@@ -103,6 +111,7 @@ impl GateArgs {
             .collect::<Result<_, _>>()?;
         Ok(GateOptions {
             stat: self.stat,
+            metrics: self.metric.clone(),
             threshold: self.threshold / 100.0,
             thresholds,
             window: self.window.max(1),
@@ -172,4 +181,8 @@ impl GateArgs {
         }
         Ok(())
     }
+}
+
+fn parse_metric(name: &str) -> Result<Metric, String> {
+    Metric::parse(name)
 }
