@@ -112,7 +112,8 @@ function problemsOf(config) {
     if (y.type === "logarithmic") {
       data.forEach((v, i) => {
         const values = isPoint(v) ? [v.y] : Array.isArray(v) ? v : [v];
-        const skipped = x.type === "time" && !isPoint(v) && labels[i] === "";
+        // A point whose x is blank cannot be placed on a time axis: Chart.js skips it too.
+        const skipped = x.type === "time" && (isPoint(v) ? v.x === "" || v.x === null : labels[i] === "");
         const bar = typeOf(config, d) === "bar" || typeOf(config, d) === "horizontalBar";
         if (bar && v === null) return;
         if (!skipped && values.some((n) => n === null || n === undefined || !(Number(n) > 0))) {
@@ -142,7 +143,7 @@ function expectedSeries(files) {
       const at = e.datetime ?? e.commit_info?.time;
       if (!series.has(key)) series.set(key, []);
       const exact = at ? new Date(/[zZ]$|[+-]\d\d:?\d\d$/.test(at) ? at : `${at}Z`).toISOString() : "";
-      series.get(key).push({ time: at ? utcMinute(at) : "", exact, order, id: (e.commit_info?.id ?? "?").slice(0, 7), median: e.stats.median });
+      series.get(key).push({ time: at ? utcMinute(at) : "", exact, order, id: (e.commit_info?.id ?? "?").slice(0, 7), median: e.stats.median ?? e.stats.mean });
     });
   }
   return [...series.entries()].map(([key, s]) => ({ key, points: s.sort((a, b) => (a.exact < b.exact ? -1 : a.exact > b.exact ? 1 : a.order - b.order)) }));

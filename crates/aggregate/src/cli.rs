@@ -21,8 +21,9 @@ Examples:
     aggregate output.json --history aggregate.json --check --no-append --baseline-branch main \\
       --fail-on-regression --markdown gate.md
 
-Exit status: 0 appended (or nothing new), 1 a regression confirmed with --fail-on-regression,
-2 bad input or I/O error (the history is left unchanged).";
+Exit status: 0 appended (or nothing new), 1 a regression confirmed with --fail-on-regression
+or, with --fail-on-open, a regression still open, 2 bad input or I/O error (the history is left
+unchanged).";
 
 /// Append pytest-benchmark reports to a suite's history.
 ///
@@ -32,12 +33,14 @@ Exit status: 0 appended (or nothing new), 1 a regression confirmed with --fail-o
 /// whole under a lock, so concurrent or interrupted runs never corrupt it.
 #[derive(Debug, Parser)]
 #[command(name = "aggregate", version, after_help = EXAMPLES)]
+#[command(group(clap::ArgGroup::new("gate_mode").args(["check", "backtest"]).multiple(true)))]
 pub struct Cli {
     /// pytest-benchmark `--benchmark-json` reports to append, in order.
     #[arg(value_name = "REPORT", default_value = "output.json")]
     pub reports: Vec<PathBuf>,
 
-    /// The history file to append to; created when missing.
+    /// The history file to append to; created when missing, with its folders. `-o` is the file
+    /// the tool writes, as in build-list.
     #[arg(
         short = 'o',
         long,
@@ -128,6 +131,13 @@ pub enum Error {
     /// Another tool's history could not be read.
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    /// `--check --no-append` against a history that is not there: the check would pass having
+    /// judged nothing, so a typo in the path would pass a pull request.
+    #[error(
+        "{}: no such history; --check --no-append judges against an existing history: check the path (and that the data repository is checked out)",
+        bench_model::shown(.0)
+    )]
+    NoHistory(PathBuf),
     /// `--migrate` without a bound.
     #[error("--migrate needs --max-entries or --max-bytes: the bound to split the history into")]
     MigrateWithoutBound,
@@ -201,6 +211,19 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
     }
     let mut loaded = load_reports(&cli.reports, &options)?;
     let mut failing = None;
+    if cli.gate.no_append {
+        judged_history(&cli.history, stderr)?;
+    } else if let Some(folder) = cli
+        .history
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+    {
+        // A new suite's history goes into a new folder, as run-benchmarks makes them.
+        std::fs::create_dir_all(folder).map_err(|source| bench_model::Error::Write {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+    }
     if cli.gate.check {
         let gate = cli.gate.options()?;
         let reruns = load_reports(&cli.rerun, &options)?;
@@ -234,6 +257,26 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a `--no-append` check against a history that does not exist, and says so when the
+/// history holds no run to judge against.
+fn judged_history(history: &std::path::Path, stderr: &mut dyn Write) -> Result<(), Error> {
+    if !history.exists() {
+        return Err(Error::NoHistory(history.to_path_buf()));
+    }
+    let archived = history.with_file_name("archive").is_dir();
+    let empty = !archived
+        && (std::fs::metadata(history).is_ok_and(|m| m.len() == 0)
+            || bench_model::history::read(history).is_ok_and(|(e, _)| e.is_empty()));
+    if empty {
+        let _ = writeln!(
+            stderr,
+            "aggregate: warning: {}: the history holds no entries, so every benchmark is judged against nothing (insufficient history)",
+            bench_model::shown(history)
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

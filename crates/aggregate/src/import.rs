@@ -404,6 +404,7 @@ fn entry(benchmark: Value, context: &RunContext) -> Option<HistoryEntry> {
         datetime: Some(context.datetime.clone()),
         machine: None,
         gate: None,
+        gate_by_metric: Default::default(),
     })
 }
 

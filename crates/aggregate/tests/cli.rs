@@ -13,7 +13,7 @@ fn fixture(relative: &str) -> PathBuf {
 mod common;
 
 use bench_testkit::{fixtures, stderr};
-use common::aggregate;
+use common::{aggregate, command};
 
 /// Parses strictly, as GPE's `JSON.parse` does: serde_json rejects NaN and Infinity too.
 fn strict_json(path: &Path) -> Value {
@@ -108,20 +108,6 @@ fn several_reports_in_one_call_land_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let first = fixture("reports/4.0.0/git-clean.json");
     let second = fixture("reports/5.3.1/unversioned.json");
-    let output = aggregate(
-        dir.path(),
-        &[
-            first.to_str().unwrap(),
-            second.to_str().unwrap(),
-            "--history",
-            "data/kmeans.json",
-        ],
-    );
-    assert!(
-        !output.status.success(),
-        "a missing folder is an error, not created silently"
-    );
-    fs::create_dir(dir.path().join("data")).unwrap();
     let output = aggregate(
         dir.path(),
         &[
@@ -610,4 +596,106 @@ fn each_kind_of_bad_json_is_told_by_its_own_cause_not_blamed_on_xdist() {
         assert!(stderr(&output).contains("xdist"), "{}", stderr(&output));
     }
     assert!(!dir.path().join("h.json").exists());
+}
+
+#[test]
+fn a_gate_option_without_check_is_refused_not_ignored() {
+    // It used to exit 0 and write no Markdown, so a CI step that forgot --check passed silently.
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    let report = report.to_str().unwrap();
+    for option in [
+        &["--markdown", "gate.md"][..],
+        &["--report-json", "gate.json"],
+        &["--threshold", "5"],
+        &["--window", "10"],
+        &["--stat", "mean"],
+    ] {
+        let mut args = vec![report, "--history", "h.json"];
+        args.extend_from_slice(option);
+        let output = aggregate(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(2), "{option:?}");
+        assert!(
+            stderr(&output).contains("--check"),
+            "{option:?}: {}",
+            stderr(&output)
+        );
+        assert!(!dir.path().join("h.json").exists(), "{option:?} appended");
+    }
+    // With --check it is taken.
+    let output = aggregate(
+        dir.path(),
+        &[
+            report,
+            "--history",
+            "h.json",
+            "--check",
+            "--markdown",
+            "gate.md",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("gate.md").is_file());
+}
+
+#[test]
+fn a_check_without_appending_against_a_missing_history_is_an_error() {
+    // A typo in --history judged against nothing and passed the pull request (exit 0).
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    let report = report.to_str().unwrap();
+    let output = aggregate(
+        dir.path(),
+        &[
+            report,
+            "--history",
+            "typo.json",
+            "--check",
+            "--no-append",
+            "--fail-on-regression",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("typo.json: no such history"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!dir.path().join("typo.json").exists());
+    // An empty one is judged, and said to be empty.
+    fs::write(dir.path().join("empty.json"), "[]").unwrap();
+    let output = aggregate(
+        dir.path(),
+        &[report, "--history", "empty.json", "--check", "--no-append"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("empty.json: the history holds no entries"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_history_in_folders_that_do_not_exist_yet_is_created_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    let output = aggregate(
+        dir.path(),
+        &[
+            report.to_str().unwrap(),
+            "--history",
+            "data/kmeans/aggregate.json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!entries(&dir.path().join("data/kmeans/aggregate.json")).is_empty());
+}
+
+#[test]
+fn help_names_every_way_to_exit_1() {
+    let help = command().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let exit = &help[help.find("Exit status").expect("an exit-status part")..];
+    for option in ["--fail-on-regression", "--fail-on-open"] {
+        assert!(exit.contains(option), "{option} missing from: {exit}");
+    }
 }

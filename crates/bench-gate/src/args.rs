@@ -4,12 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::GateError;
-use crate::options::{GateOptions, Statistic};
+use crate::options::{GateOptions, Metric, Statistic};
 use crate::render::{write_text, Links};
 use crate::thresholds::Thresholds;
 use crate::verdicts::CheckReport;
 
-/// The gate's command-line options, shared by `aggregate` and `run-benchmarks`.
+/// The gate's command-line options, shared by `aggregate` and `run-benchmarks`. The options that
+/// tune a judgement require the tool's `gate_mode` group (`--check`, `--backtest`, ...): given
+/// alone they would do nothing, so they are refused instead.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Regression gate")]
 pub struct GateArgs {
@@ -32,31 +34,44 @@ pub struct GateArgs {
 
     /// Link commits in the Markdown: a URL with {id}, e.g.
     /// `https://github.com/ORG/REPO/commit/{id}` (which also gives compare links).
-    #[arg(long, value_name = "TEMPLATE")]
+    #[arg(long, value_name = "TEMPLATE", requires = "gate_mode")]
     pub commit_url: Option<String>,
 
     /// The branch whose runs form the baseline [default: the run's own, then main, then master].
-    #[arg(long, value_name = "BRANCH")]
+    #[arg(long, value_name = "BRANCH", requires = "gate_mode")]
     pub baseline_branch: Option<String>,
 
+    /// What to judge (repeatable): time, memory, energy or another NAME of the benchmarks'
+    /// `extra_info.metrics`; each has its own verdicts, threshold and open regressions
+    /// [default: time].
+    #[arg(long, value_name = "METRIC", value_parser = parse_metric, requires = "gate_mode")]
+    pub metric: Vec<Metric>,
+
     /// The statistic compared.
-    #[arg(long, value_enum, default_value_t = Statistic::Median)]
+    #[arg(long, value_enum, default_value_t = Statistic::Median, requires = "gate_mode")]
     pub stat: Statistic,
 
-    /// Percent slower (or faster) that counts as a change, when the noise allows it.
-    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    /// Percent slower (or faster) that counts as a change, when the noise allows it (memory's
+    /// default is 5; --thresholds sets any metric's).
+    #[arg(
+        long,
+        value_name = "PCT",
+        default_value_t = 10.0,
+        requires = "gate_mode"
+    )]
     pub threshold: f64,
 
-    /// A JSON file of per-benchmark thresholds: fullname glob patterns to percentages, first match wins.
-    #[arg(long, value_name = "FILE")]
+    /// A JSON file of per-benchmark thresholds: fullname glob patterns to percentages, first match
+    /// wins; another metric's under its name, e.g. `{"*": 15, "memory": {"*[large]": 2}}`.
+    #[arg(long, value_name = "FILE", requires = "gate_mode")]
     pub thresholds: Option<PathBuf>,
 
     /// Past runs of each series in the baseline window.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "gate_mode")]
     pub window: usize,
 
     /// Runs a series needs before it is judged.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "gate_mode")]
     pub min_history: usize,
 
     /// With --check, accept the open regressions of the benchmarks whose fullname matches the
@@ -66,11 +81,11 @@ pub struct GateArgs {
     pub accept: Vec<String>,
 
     /// Write the verdicts as a Markdown table to FILE (and append them to $GITHUB_STEP_SUMMARY when set).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "gate_mode")]
     pub markdown: Option<PathBuf>,
 
     /// Write the verdicts as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "gate_mode")]
     pub report_json: Option<PathBuf>,
 }
 
@@ -96,6 +111,7 @@ impl GateArgs {
             .collect::<Result<_, _>>()?;
         Ok(GateOptions {
             stat: self.stat,
+            metrics: self.metric.clone(),
             threshold: self.threshold / 100.0,
             thresholds,
             window: self.window.max(1),
@@ -165,4 +181,8 @@ impl GateArgs {
         }
         Ok(())
     }
+}
+
+fn parse_metric(name: &str) -> Result<Metric, String> {
+    Metric::parse(name)
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::GateError;
 use crate::judge::Verdict;
-use crate::options::{GateOptions, Statistic};
+use crate::options::{GateOptions, Metric};
 use crate::series::{self, Past, PastRun, SeriesKey};
 use crate::verdicts::{judge_run, CheckReport, Judgement, Measurement, OpenRegression};
 
@@ -110,17 +110,11 @@ fn read(path: &Path) -> Result<Vec<StoredEntry>, GateError> {
         .unwrap_or_default())
 }
 
-/// The value of `stat` in a stored entry, where it has one.
-fn value(entry: &StoredEntry, stat: Statistic) -> Option<f64> {
-    match stat {
-        Statistic::Min => entry.stats.min,
-        Statistic::Median => entry.stats.median,
-        Statistic::Mean => entry.stats.mean,
-    }
-}
-
-/// Replays the gate over `entries` (a whole history, oldest first).
+/// Replays the gate over `entries` (a whole history, oldest first), judging the first metric
+/// asked (time by default).
 pub fn replay(entries: Vec<StoredEntry>, options: &GateOptions) -> Backtest {
+    let metric = options.metric();
+    let options = &options.for_metric(&metric);
     let mut past = Past::default();
     let mut report = Backtest {
         statistic: options.stat.as_str(),
@@ -135,7 +129,15 @@ pub fn replay(entries: Vec<StoredEntry>, options: &GateOptions) -> Backtest {
             .filter_map(|entry| {
                 Some(Measurement {
                     key: series::of_stored(entry),
-                    value: value(entry, options.stat)?,
+                    value: series::stored_value(entry, &metric, options.stat)?,
+                    unit: match metric.is_time() {
+                        true => "s".into(),
+                        false => entry
+                            .metric(metric.as_str())?
+                            .unit
+                            .clone()
+                            .unwrap_or_default(),
+                    },
                     branch: entry.branch().map(str::to_owned),
                     run: entry.run_ref(),
                     procs: entry.procs,
@@ -203,12 +205,12 @@ pub fn replay(entries: Vec<StoredEntry>, options: &GateOptions) -> Backtest {
         }
         last = Some(found);
     }
-    report.open_at_end = open_after(&past, last.as_ref());
+    report.open_at_end = open_after(&past, last.as_ref(), &metric);
     report
 }
 
 /// The regressions open after the last run: each series' state as its last record left it.
-fn open_after(past: &Past, last: Option<&CheckReport>) -> Vec<OpenRegression> {
+fn open_after(past: &Past, last: Option<&CheckReport>, metric: &Metric) -> Vec<OpenRegression> {
     let mut open = Vec::new();
     for (key, runs) in &past.runs {
         let Some(records) = runs
@@ -227,6 +229,7 @@ fn open_after(past: &Past, last: Option<&CheckReport>) -> Vec<OpenRegression> {
             .and_then(|j| j.procs);
         open.extend(records.into_iter().map(|o| OpenRegression {
             fullname: key.0.clone(),
+            metric: metric.clone(),
             machine: key.1.clone(),
             procs,
             suite: None,

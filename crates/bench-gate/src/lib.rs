@@ -29,6 +29,6 @@ pub use args::GateArgs;
 pub use backtest::{backtest, Backtest};
 pub use error::GateError;
 pub use judge::Verdict;
-pub use options::{GateOptions, Statistic};
+pub use options::{GateOptions, Metric, Statistic};
 pub use thresholds::Thresholds;
 pub use verdicts::{check, recheck, CheckReport, Judgement, OpenRegression, RunWide, StepSize};

@@ -15,6 +15,7 @@ use bench_model::{CommitRange, RunRef};
 use crate::backtest::Backtest;
 use crate::error::GateError;
 use crate::judge::Verdict;
+use crate::options::Metric;
 use crate::verdicts::{CheckReport, Judgement, OpenRegression, RunWide};
 
 /// How commits become links in Markdown: `--commit-url`, e.g.
@@ -146,6 +147,40 @@ pub fn format_seconds(seconds: f64) -> String {
     format!("{:.3} {unit}", seconds * scale)
 }
 
+/// A value in the unit that suits it: time as [`format_seconds`], bytes in KiB, MiB or GiB (as
+/// the plots show them), joules in mJ, J or kJ.
+pub fn format_value(value: f64, unit: &str) -> String {
+    let scaled = |steps: &[(f64, &str)]| {
+        let (scale, name) = steps
+            .iter()
+            .find(|(scale, _)| value.abs() >= *scale)
+            .unwrap_or(&steps[steps.len() - 1]);
+        format!("{:.3} {name}", value / scale)
+    };
+    match unit {
+        "s" => format_seconds(value),
+        "B" => scaled(&[
+            (1_073_741_824.0, "GiB"),
+            (1_048_576.0, "MiB"),
+            (1024.0, "KiB"),
+            (1.0, "B"),
+        ]),
+        "J" => scaled(&[(1e3, "kJ"), (1.0, "J"), (1e-3, "mJ")]),
+        _ => format!("{value:.4} {unit}").trim_end().to_owned(),
+    }
+}
+
+/// A change of a metric as people read it: time's as [`format_change`], another metric's
+/// `2.0x larger`/`smaller` from a factor of two on.
+fn metric_change(change: Option<f64>, metric: &Metric) -> String {
+    let text = format_change(change);
+    if metric.is_time() {
+        return text;
+    }
+    text.replace(" slower", " larger")
+        .replace(" faster", " smaller")
+}
+
 /// A change as people read it: `+12.3%`, and from twice as slow (or fast) on, `16x slower`.
 pub fn format_change(change: Option<f64>) -> String {
     match change {
@@ -172,12 +207,20 @@ fn name(fullname: &str, procs: Option<u64>) -> String {
     }
 }
 
+/// With the metric after it when it is not time: `test_k.py::fit x4 [memory]`.
+fn metric_name(fullname: &str, procs: Option<u64>, metric: &Metric) -> String {
+    match metric.is_time() {
+        true => name(fullname, procs),
+        false => format!("{} [{metric}]", name(fullname, procs)),
+    }
+}
+
 fn judgement_name(j: &Judgement) -> String {
-    name(&j.fullname, j.procs)
+    metric_name(&j.fullname, j.procs, &j.metric)
 }
 
 fn open_name(o: &OpenRegression) -> String {
-    name(&o.fullname, o.procs)
+    metric_name(&o.fullname, o.procs, &o.metric)
 }
 
 fn suite_prefix(suite: &Option<String>) -> String {
@@ -189,9 +232,13 @@ fn suite_prefix(suite: &Option<String>) -> String {
 /// The run-wide finding in words.
 fn run_wide_text(r: &RunWide) -> String {
     let what = format!(
-        "{}run-wide: {} across {} of {} benchmarks (the runner, or a change that touches everything)",
+        "{}run-wide{}: {} across {} of {} benchmarks (the runner, or a change that touches everything)",
         suite_prefix(&r.suite),
-        format_change(Some(r.change)),
+        match r.metric.is_time() {
+            true => String::new(),
+            false => format!(" [{}]", r.metric),
+        },
+        metric_change(Some(r.change), &r.metric),
         r.moved,
         r.of
     );
@@ -209,7 +256,7 @@ fn step_text(j: &Judgement) -> String {
     match j.step {
         Some(step) => format!(
             "{} on {} measurement(s) ({} run(s))",
-            format_change(Some(step.change)),
+            metric_change(Some(step.change), &j.metric),
             step.measurements,
             step.runs
         ),
@@ -219,6 +266,10 @@ fn step_text(j: &Judgement) -> String {
 
 /// The line that asks `--bisect` for the culprit of a new regression.
 fn bisect_command(j: &Judgement) -> Option<String> {
+    // --bisect measures time: another metric's step would not be found there.
+    if !j.metric.is_time() {
+        return None;
+    }
     let range = j.range.as_ref()?;
     let (from, to) = (range.from.id.as_deref()?, range.to.id.as_deref()?);
     if from == to || !is_commit_id(from) || !is_commit_id(to) {
@@ -270,9 +321,9 @@ impl CheckReport {
                 out,
                 "  {:width$}  {:>14}  {:>12}  {:>12}  {}{}",
                 judgement_name(j),
-                j.baseline.map_or("-".into(), format_seconds),
-                format_seconds(j.value),
-                format_change(j.change),
+                j.baseline.map_or("-".into(), |v| format_value(v, &j.unit)),
+                format_value(j.value, &j.unit),
+                metric_change(j.change, &j.metric),
                 j.verdict.as_str().replace('_', " "),
                 j.note
                     .as_ref()
@@ -296,7 +347,7 @@ impl CheckReport {
                     "  {}{}  {}  since {}",
                     suite_prefix(&o.suite),
                     open_name(o),
-                    format_change(Some(o.change)),
+                    metric_change(Some(o.change), &o.metric),
                     range_text(&o.range)
                 );
             }
@@ -309,7 +360,7 @@ impl CheckReport {
                     "  {}{}  {} over {} run(s)  since {}",
                     suite_prefix(&o.suite),
                     open_name(o),
-                    format_change(Some(o.change)),
+                    metric_change(Some(o.change), &o.metric),
                     o.runs,
                     range_text(&o.range)
                 );
@@ -381,9 +432,9 @@ impl CheckReport {
                     .as_ref()
                     .map_or(String::new(), |s| format!("{} ", code_cell(s))),
                 code_cell(&j.fullname),
-                j.baseline.map_or("-".into(), format_seconds),
-                format_seconds(j.value),
-                format_change(j.change),
+                j.baseline.map_or("-".into(), |v| format_value(v, &j.unit)),
+                format_value(j.value, &j.unit),
+                metric_change(j.change, &j.metric),
             );
         };
         let (quiet, noted): (Vec<&Judgement>, Vec<&Judgement>) = self
@@ -430,7 +481,7 @@ impl CheckReport {
                         .map_or(String::new(), |s| format!("{} ", code_cell(s))),
                     code_cell(&o.fullname),
                     o.procs.map_or(String::new(), |n| format!(" x{n}")),
-                    format_change(Some(o.change)),
+                    metric_change(Some(o.change), &o.metric),
                     o.runs,
                     range_markdown(&o.range, links)
                 );
@@ -479,10 +530,10 @@ impl CheckReport {
                 "{}{} is {} ({} {} against a baseline of {}){}",
                 suite_prefix(&j.suite),
                 judgement_name(j),
-                format_change(j.change).trim_start_matches('+'),
+                metric_change(j.change, &j.metric).trim_start_matches('+'),
                 self.statistic,
-                format_seconds(j.value),
-                j.baseline.map_or("-".into(), format_seconds),
+                format_value(j.value, &j.unit),
+                j.baseline.map_or("-".into(), |v| format_value(v, &j.unit)),
                 j.range.as_ref().map_or(String::new(), |r| format!(
                     "; step between {}: {}",
                     range_text(r),
@@ -501,7 +552,7 @@ impl CheckReport {
                 "{}{} is still {} slower than before {} (found earlier, {} run(s) since){}",
                 suite_prefix(&o.suite),
                 open_name(o),
-                format_change(Some(o.change)).trim_start_matches('+'),
+                metric_change(Some(o.change), &o.metric).trim_start_matches('+'),
                 range_text(&o.range),
                 o.runs,
                 if fail_on_open {
@@ -526,7 +577,7 @@ impl CheckReport {
                 "{}{} is {} ({}): not a regression yet",
                 suite_prefix(&j.suite),
                 judgement_name(j),
-                format_change(j.change),
+                metric_change(j.change, &j.metric),
                 j.note.as_deref().unwrap_or("inconclusive")
             );
             let _ = writeln!(
@@ -591,7 +642,7 @@ impl Backtest {
                     "      {:<14} {}  {}{}",
                     j.verdict.as_str().replace('_', " "),
                     judgement_name(j),
-                    format_change(j.change),
+                    metric_change(j.change, &j.metric),
                     j.range.as_ref().map_or(String::new(), |r| format!(
                         "  step between {}: {}",
                         range_text(r),
@@ -620,7 +671,7 @@ impl Backtest {
                     "    {}{}  {}  since {}",
                     suite_prefix(&o.suite),
                     open_name(o),
-                    format_change(Some(o.change)),
+                    metric_change(Some(o.change), &o.metric),
                     range_text(&o.range)
                 );
             }
@@ -658,7 +709,7 @@ impl Backtest {
                     run.index,
                     code_cell(&judgement_name(j)),
                     j.verdict.as_str(),
-                    format_change(j.step.map(|s| s.change)),
+                    metric_change(j.step.map(|s| s.change), &j.metric),
                     j.range
                         .as_ref()
                         .map_or(String::new(), |r| range_markdown(r, links))
@@ -744,6 +795,11 @@ mod tests {
         assert_eq!(format_seconds(0.0123), "12.300 ms");
         assert_eq!(format_seconds(4.2e-6), "4.200 us");
         assert_eq!(format_seconds(5e-8), "50.000 ns");
+        assert_eq!(format_value(209_715_200.0, "B"), "200.000 MiB");
+        assert_eq!(format_value(2.5 * 1_073_741_824.0, "B"), "2.500 GiB");
+        assert_eq!(format_value(1.5, "J"), "1.500 J");
+        assert_eq!(format_value(0.0021, "J"), "2.100 mJ");
+        assert_eq!(format_value(0.5, "s"), "500.000 ms");
     }
 
     #[test]

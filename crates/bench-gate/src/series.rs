@@ -7,7 +7,7 @@ use std::path::Path;
 use bench_model::{archive, history, GateRecord, HistoryEntry, MachineId, RunRef, StoredEntry};
 
 use crate::error::GateError;
-use crate::options::{GateOptions, Statistic};
+use crate::options::{GateOptions, Metric, Statistic};
 
 /// A series: the benchmark's `fullname` and its machine's series key (with ` xN` for N MPI
 /// processes). Runs on different machines or process counts are never compared.
@@ -18,7 +18,7 @@ pub type SeriesKey = (String, String);
 pub struct PastRun {
     /// The branch it was measured on.
     pub branch: Option<String>,
-    /// Its value of the statistic compared, seconds.
+    /// Its value of the statistic compared, seconds, or of the metric judged.
     pub value: f64,
     /// Its commit and time, for the ranges of steps.
     pub run: RunRef,
@@ -83,6 +83,37 @@ pub fn value_of(entry: &HistoryEntry, stat: Statistic) -> f64 {
     }
 }
 
+/// The value of `metric` in a new entry: time's statistic `stat`, or the metric's `value` in
+/// `extra_info.metrics` (none when the entry has no such metric).
+pub fn measured(entry: &HistoryEntry, metric: &Metric, stat: Statistic) -> Option<f64> {
+    if metric.is_time() {
+        return Some(value_of(entry, stat));
+    }
+    extra_metric(entry, metric)?.get("value")?.as_f64()
+}
+
+/// The unit of `metric` in a new entry (`s` for time).
+pub fn unit_of(entry: &HistoryEntry, metric: &Metric) -> Option<String> {
+    if metric.is_time() {
+        return Some("s".into());
+    }
+    Some(
+        extra_metric(entry, metric)?
+            .get("unit")?
+            .as_str()?
+            .to_owned(),
+    )
+}
+
+fn extra_metric<'a>(entry: &'a HistoryEntry, metric: &Metric) -> Option<&'a serde_json::Value> {
+    entry
+        .benchmark
+        .extra_info
+        .as_ref()?
+        .get("metrics")?
+        .get(metric.as_str())
+}
+
 /// A new entry as a range names it.
 pub fn run_of(entry: &HistoryEntry) -> RunRef {
     RunRef {
@@ -95,7 +126,11 @@ pub fn run_of(entry: &HistoryEntry) -> RunRef {
     }
 }
 
-fn stored_value(entry: &StoredEntry, stat: Statistic) -> Option<f64> {
+/// The value of `metric` in a stored entry, where it has one.
+pub(crate) fn stored_value(entry: &StoredEntry, metric: &Metric, stat: Statistic) -> Option<f64> {
+    if !metric.is_time() {
+        return entry.metric(metric.as_str())?.value;
+    }
     match stat {
         Statistic::Min => entry.stats.min,
         Statistic::Median => entry.stats.median,
@@ -104,17 +139,24 @@ fn stored_value(entry: &StoredEntry, stat: Statistic) -> Option<f64> {
 }
 
 /// Each series' runs in `entries`, in file order.
-fn runs_of(entries: Vec<StoredEntry>, stat: Statistic) -> PastRuns {
+fn runs_of(entries: Vec<StoredEntry>, metric: &Metric, stat: Statistic) -> PastRuns {
     let mut past = PastRuns::new();
-    for entry in entries {
-        if let Some(value) = stored_value(&entry, stat) {
+    for mut entry in entries {
+        if let Some(value) = stored_value(&entry, metric, stat) {
+            let gate = match metric.is_time() {
+                true => entry.gate.take().map(|g| *g),
+                false => entry
+                    .gate_by_metric
+                    .take()
+                    .and_then(|mut g| g.remove(metric.as_str())),
+            };
             let run_ref = entry.run_ref();
             let key = series_key(&entry.fullname, entry.machine.map(|m| m.0), entry.procs);
             let run = PastRun {
                 run: run_ref,
                 branch: entry.commit_info.and_then(|c| c.branch),
                 value,
-                gate: entry.gate.map(|g| *g),
+                gate,
             };
             past.entry(key).or_default().push(run);
         }
@@ -135,7 +177,11 @@ pub fn past_runs(
 ) -> Result<Past, GateError> {
     let read = |path: &Path| -> Result<PastRuns, GateError> {
         let entries = history::read_stored(path)?.map(|h| h.entries);
-        Ok(runs_of(entries.unwrap_or_default(), options.stat))
+        Ok(runs_of(
+            entries.unwrap_or_default(),
+            &options.metric(),
+            options.stat,
+        ))
     };
     let mut past = read(path)?;
     let mut chunks = archive::chunks(path);

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::GateError;
 use crate::judge::{self, Assessment, Judging, Past, Reference, Verdict, ALPHA, FAMILY_FLOOR};
-use crate::options::GateOptions;
+use crate::options::{GateOptions, Metric};
 use crate::series::{self, PastRun, SeriesKey};
 use crate::state::SeriesState;
 use crate::stats;
@@ -17,11 +17,22 @@ use crate::stats;
 /// A run moved as a whole when at least this many benchmarks were judged and most moved together.
 const RUN_WIDE_MIN: usize = 5;
 
+/// Whether a unit is seconds, which the reports of time have always left unsaid.
+fn is_seconds(unit: &str) -> bool {
+    unit == "s"
+}
+
 /// One benchmark's line of the gate's report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Judgement {
     /// The benchmark.
     pub fullname: String,
+    /// The metric judged (said when it is not time).
+    #[serde(skip_serializing_if = "Metric::is_time")]
+    pub metric: Metric,
+    /// The unit of the values (said when it is not seconds).
+    #[serde(skip_serializing_if = "is_seconds")]
+    pub unit: String,
     /// The machine, as its series key (with ` xN` under a launcher).
     pub machine: String,
     /// The MPI process count, under a launcher.
@@ -31,9 +42,9 @@ pub struct Judgement {
     pub suite: Option<String>,
     /// What the run is, against its series.
     pub verdict: Verdict,
-    /// The reference level, seconds: for a step, the level before it.
+    /// The reference level, seconds (or the metric's unit): for a step, the level before it.
     pub baseline: Option<f64>,
-    /// The value judged, seconds (the median of the run and its reruns).
+    /// The value judged, seconds or the metric's unit (the median of the run and its reruns).
     pub value: f64,
     /// `value / baseline - 1`.
     pub change: Option<f64>,
@@ -78,6 +89,9 @@ pub struct StepSize {
 pub struct OpenRegression {
     /// The benchmark.
     pub fullname: String,
+    /// The metric that regressed (said when it is not time).
+    #[serde(skip_serializing_if = "Metric::is_time")]
+    pub metric: Metric,
     /// The machine, as its series key.
     pub machine: String,
     /// The MPI process count, under a launcher.
@@ -96,6 +110,9 @@ pub struct OpenRegression {
 /// Most benchmarks of a run moved together: the runner, or a change that touches everything.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunWide {
+    /// The metric that moved (said when it is not time).
+    #[serde(skip_serializing_if = "Metric::is_time")]
+    pub metric: Metric,
     /// The suite, when a pipeline judged several.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suite: Option<String>,
@@ -184,12 +201,13 @@ impl CheckReport {
         let same = |a: &str, b: &str, c: &str, d: &str| a == c && b == d;
         for judgement in &mut self.benchmarks {
             let found = again.benchmarks.iter().find(|j| {
-                same(
-                    &j.fullname,
-                    &j.machine,
-                    &judgement.fullname,
-                    &judgement.machine,
-                )
+                j.metric == judgement.metric
+                    && same(
+                        &j.fullname,
+                        &j.machine,
+                        &judgement.fullname,
+                        &judgement.machine,
+                    )
             });
             if let Some(found) = found {
                 *judgement = found.clone();
@@ -197,10 +215,9 @@ impl CheckReport {
             }
         }
         let rejudged = |o: &OpenRegression| {
-            again
-                .benchmarks
-                .iter()
-                .any(|j| same(&j.fullname, &j.machine, &o.fullname, &o.machine))
+            again.benchmarks.iter().any(|j| {
+                j.metric == o.metric && same(&j.fullname, &j.machine, &o.fullname, &o.machine)
+            })
         };
         self.open.retain(|o| !rejudged(o));
         self.open.extend(again.open);
@@ -210,16 +227,65 @@ impl CheckReport {
 
     /// Keeps each verdict, and the series' state after it, with its run's entries (`gate` of
     /// each entry): the plots mark flagged runs, and the next check continues from there.
+    /// Time's verdict goes to `gate`, another metric's to `gate_by_metric`.
     pub fn record_in(&self, entries: &mut [HistoryEntry]) {
         for entry in entries {
             let (fullname, machine) = series::of_entry(entry);
-            let judgement = self
+            let judgements = self
                 .benchmarks
                 .iter()
-                .find(|j| j.fullname == fullname && j.machine == machine);
-            if let Some(record) = judgement.and_then(|j| j.record.clone()) {
-                entry.gate = Some(record);
+                .filter(|j| j.fullname == fullname && j.machine == machine);
+            for judgement in judgements {
+                let Some(record) = judgement.record.clone() else {
+                    continue;
+                };
+                if judgement.metric.is_time() {
+                    entry.gate = Some(record);
+                } else {
+                    let metric = judgement.metric.as_str().to_owned();
+                    entry.gate_by_metric.insert(metric, record);
+                }
             }
+        }
+    }
+
+    /// The part of this report that judged `metric`, as a report of its own (its false-alarm
+    /// family counted again when it holds other metrics too).
+    fn of_metric(&self, metric: &Metric) -> CheckReport {
+        let mine = |m: &Metric| m == metric;
+        let benchmarks: Vec<Judgement> = self
+            .benchmarks
+            .iter()
+            .filter(|j| mine(&j.metric))
+            .cloned()
+            .collect();
+        let mixed = self.benchmarks.len() != benchmarks.len();
+        let judged = benchmarks
+            .iter()
+            .filter(|j| j.verdict != Verdict::InsufficientHistory)
+            .count();
+        CheckReport {
+            statistic: self.statistic,
+            family: if mixed { judged } else { self.family },
+            run_wide: self
+                .run_wide
+                .iter()
+                .filter(|r| mine(&r.metric))
+                .cloned()
+                .collect(),
+            open: self
+                .open
+                .iter()
+                .filter(|o| mine(&o.metric))
+                .cloned()
+                .collect(),
+            accepted: self
+                .accepted
+                .iter()
+                .filter(|o| mine(&o.metric))
+                .cloned()
+                .collect(),
+            benchmarks,
         }
     }
 }
@@ -232,9 +298,14 @@ pub fn check(
     entries: &[HistoryEntry],
     options: &GateOptions,
 ) -> Result<CheckReport, GateError> {
-    let measured = Measurement::of_entries(entries, options);
-    let past = series::past_runs(path, &Measurement::keys(&measured), options)?;
-    Ok(judge_run(&past, &measured, options, None))
+    let mut report = CheckReport::default();
+    for metric in options.metrics() {
+        let options = options.for_metric(&metric);
+        let measured = Measurement::of_entries(entries, &options);
+        let past = series::past_runs(path, &Measurement::keys(&measured), &options)?;
+        report.extend(judge_run(&past, &measured, &options, None));
+    }
+    Ok(report)
 }
 
 /// Judges the suspects of `first` again on the run and their reruns (`entries`), with the
@@ -245,9 +316,15 @@ pub fn recheck(
     options: &GateOptions,
     first: &CheckReport,
 ) -> Result<CheckReport, GateError> {
-    let measured = Measurement::of_entries(entries, options);
-    let past = series::past_runs(path, &Measurement::keys(&measured), options)?;
-    Ok(judge_run(&past, &measured, options, Some(first)))
+    let mut report = CheckReport::default();
+    for metric in options.metrics() {
+        let options = options.for_metric(&metric);
+        let first = first.of_metric(&metric);
+        let measured = Measurement::of_entries(entries, &options);
+        let past = series::past_runs(path, &Measurement::keys(&measured), &options)?;
+        report.extend(judge_run(&past, &measured, &options, Some(&first)));
+    }
+    Ok(report)
 }
 
 /// One measurement of a run: a benchmark's value in one entry (a run's series has more than one
@@ -256,8 +333,10 @@ pub fn recheck(
 pub struct Measurement {
     /// The series.
     pub key: SeriesKey,
-    /// The value of the statistic judged, seconds.
+    /// The value of the statistic judged, seconds, or the metric's value.
     pub value: f64,
+    /// The value's unit.
+    pub unit: String,
     /// The branch the run measured.
     pub branch: Option<String>,
     /// The run, as ranges name it.
@@ -267,13 +346,22 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// The measurements of new entries.
+    /// The measurements of new entries of the metric judged (entries without it have none).
     pub fn of_entries(entries: &[HistoryEntry], options: &GateOptions) -> Vec<Measurement> {
+        let metric = options.metric();
         entries
             .iter()
-            .map(|entry| Measurement {
+            .filter_map(|entry| {
+                Some((
+                    entry,
+                    series::measured(entry, &metric, options.stat)?,
+                    series::unit_of(entry, &metric).unwrap_or_default(),
+                ))
+            })
+            .map(|(entry, value, unit)| Measurement {
                 key: series::of_entry(entry),
-                value: series::value_of(entry, options.stat),
+                value,
+                unit,
                 branch: entry
                     .commit_info
                     .as_ref()
@@ -300,6 +388,7 @@ impl Measurement {
 /// One series of the run, before it is judged.
 struct Case<'a> {
     key: SeriesKey,
+    unit: String,
     procs: Option<u64>,
     values: Vec<f64>,
     this_run: RunRef,
@@ -344,11 +433,12 @@ pub(crate) fn judge_run(
                 .into_iter()
                 .filter(|r| stats::usable(r.value))
                 .collect();
-            let threshold = options.thresholds.for_benchmark(&key.0, options.threshold);
+            let threshold = options.threshold_of(&key.0);
             let state = SeriesState::read(&usable, threshold);
             let window_start = usable.len().saturating_sub(options.window);
             let mut case = Case {
                 key: key.clone(),
+                unit: first_one.unit.clone(),
                 procs: first_one.procs,
                 values,
                 this_run: first_one.run.clone(),
@@ -371,7 +461,10 @@ pub(crate) fn judge_run(
     let judged: Vec<&Case> = cases.iter().filter(|c| c.reference.is_some()).collect();
     let run_wide = match first {
         Some(first) => first.run_wide.first().cloned(),
-        None => run_wide(&judged),
+        None => run_wide(&judged).map(|r| RunWide {
+            metric: options.metric(),
+            ..r
+        }),
     };
     let family = first.map_or(judged.len(), |f| f.family);
     let alpha = ALPHA / (family.max(FAMILY_FLOOR) * options.checks_per_run.max(1)) as f64;
@@ -462,6 +555,7 @@ fn run_wide(judged: &[&Case]) -> Option<RunWide> {
         })
         .count();
     Some(RunWide {
+        metric: Metric::default(),
         suite: None,
         change: shift.exp() - 1.0,
         moved,
@@ -483,6 +577,8 @@ fn judge_case(
     let value = stats::median(&case.values);
     let mut judgement = Judgement {
         fullname,
+        metric: options.metric(),
+        unit: case.unit.clone(),
         machine,
         procs: case.procs,
         suite: None,
@@ -587,6 +683,7 @@ fn judge_case(
     };
     let listed = |o: &OpenRecord| OpenRegression {
         fullname: case.key.0.clone(),
+        metric: options.metric(),
         machine: case.key.1.clone(),
         procs: case.procs,
         suite: None,

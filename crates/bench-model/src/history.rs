@@ -10,7 +10,7 @@
 //! copies the old text through and writes the new entries after it. That keeps a 150 MB history
 //! fast to append to, within its own size in memory, and byte-for-byte unchanged before the end.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -41,6 +41,11 @@ pub struct HistoryEntry {
     /// What the regression gate said of this run, when it was judged before being recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateRecord>,
+    /// What the gate said of the run's other metrics (`memory`, `energy`, a name in
+    /// `extra_info.metrics`), by metric: each has its own verdicts and open regressions. Time's
+    /// stays in `gate`, where older readers find it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gate_by_metric: BTreeMap<String, GateRecord>,
 }
 
 /// What the regression gate said of an entry's run, kept with the entry so that plots can mark
@@ -123,6 +128,7 @@ impl HistoryEntry {
                     datetime: report.datetime.clone(),
                     machine: machine.clone(),
                     gate: None,
+                    gate_by_metric: BTreeMap::new(),
                 }
             })
             .collect()
@@ -391,6 +397,31 @@ pub struct StoredEntry {
     /// of 100,000 entries should not carry room for it in each).
     #[serde(default)]
     pub gate: Option<Box<GateRecord>>,
+    /// Its other metrics, `extra_info.metrics` (absent in most entries).
+    #[serde(default)]
+    pub extra_info: Option<Box<StoredExtraInfo>>,
+    /// What the gate said of its other metrics, by metric.
+    #[serde(default)]
+    pub gate_by_metric: Option<Box<BTreeMap<String, GateRecord>>>,
+}
+
+/// What a stored entry's `extra_info` holds that readers of histories use: its metrics.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct StoredExtraInfo {
+    /// Metrics beside time by name (`memory`, `energy`, ...): `{"value", "unit", "better"}`.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, StoredMetric>,
+}
+
+/// One metric of a stored entry.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct StoredMetric {
+    /// Its value (`null` where Python wrote NaN).
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Its unit: `B`, `J`, ...
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// What a stored entry's `commit_info` says (`null` where unknown).
@@ -450,6 +481,11 @@ impl StoredEntry {
         self.datetime
             .as_deref()
             .or(self.commit_info.as_ref().and_then(|c| c.time.as_deref()))
+    }
+
+    /// The value of `metric` in `extra_info.metrics`, when the entry has one.
+    pub fn metric(&self, metric: &str) -> Option<&StoredMetric> {
+        self.extra_info.as_ref()?.metrics.get(metric)
     }
 
     /// The year of [`StoredEntry::date`], when it has one.

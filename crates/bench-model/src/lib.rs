@@ -20,7 +20,7 @@ mod report;
 pub use error::{inert, shown, Error, ErrorKind, Result};
 pub use history::{
     AppendOutcome, CommitRange, GateRecord, HistoryEntry, MachineId, MachineKey, OpenRecord,
-    RunRef, StoredCommit, StoredEntry, StoredHistory, StoredStats,
+    RunRef, StoredCommit, StoredEntry, StoredExtraInfo, StoredHistory, StoredMetric, StoredStats,
 };
 pub use json::NonFinite;
 pub use list::ListEntry;

@@ -23,7 +23,7 @@ Exit status: 0 list written (an empty list is valid), 2 error.";
 
 /// Write the list.json index that the Ginkgo Performance Explorer reads.
 ///
-/// Lists every file below ROOT that matches the pattern as {\"name\", \"file\"}, sorted by path,
+/// Lists every file below ROOT that matches the pattern as {"name", "file"}, sorted by path,
 /// with forward-slash paths relative to ROOT (GPE appends them to the folder's URL). Hidden files
 /// and folders and list.json itself are never listed.
 #[derive(Debug, Parser)]

@@ -316,3 +316,13 @@ fn a_history_aggregate_refuses_is_named_with_aggregates_own_words() {
         );
     }
 }
+
+#[test]
+fn help_shows_no_escaped_quotes() {
+    // It printed {\"name\", \"file\"}.
+    let dir = tempfile::tempdir().unwrap();
+    let help = build_list(dir.path(), &["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains(r#"{"name", "file"}"#), "{help}");
+    assert!(!help.contains('\\'), "{help}");
+}

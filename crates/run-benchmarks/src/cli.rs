@@ -27,7 +27,8 @@ Examples:
   The same for chosen benchmarks of a project that must be installed:
     run-benchmarks -d benchmarks --bisect v1.8.0..main -k matmul --setup 'pip install -e {worktree}'
 
-Exit status: 0 every suite recorded results, 1 a suite failed (or ran no benchmark),
+Exit status: 0 every suite recorded results, 1 a suite failed (or ran no benchmark), or with
+--check a regression confirmed with --fail-on-regression or still open with --fail-on-open,
 2 usage or I/O error (including a push that kept being rejected).
 With --bisect: 0 the first commit on the new level was found, 1 the range shows no step,
 2 an error (or commits that could not be measured hide it).";
@@ -42,6 +43,7 @@ With --bisect: 0 the first commit on the new level was found, 1 the range shows 
 #[derive(Debug, Parser)]
 #[command(name = "run-benchmarks", version, after_help = EXAMPLES)]
 #[command(group(clap::ArgGroup::new("judging").args(["check", "bisect"]).multiple(true)))]
+#[command(group(clap::ArgGroup::new("gate_mode").args(["check", "backtest", "bisect"]).multiple(true)))]
 pub struct Cli {
     /// The folder whose sub-folders are the suites.
     #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = ".")]
@@ -292,6 +294,19 @@ pub fn run(
             "--pytest is empty; give the pytest command, e.g. --pytest pytest".into(),
         ));
     }
+    let commands = [
+        ("--pytest", Some(&cli.pytest)),
+        ("--launcher", cli.launcher.as_ref()),
+        ("--setup", cli.setup.as_ref()),
+    ];
+    for (flag, text) in commands {
+        if let Some(quote) = text.and_then(|t| pytest::unclosed_quote(t)) {
+            return Err(CliError::Usage(format!(
+                "{flag} {:?}: the {quote} quote is never closed; close it, or leave it out",
+                text.map(String::as_str).unwrap_or_default()
+            )));
+        }
+    }
     let config = cli.config()?;
     if cli.backtest {
         let found = crate::backtest(&config, &cli.gate.options()?)?;
@@ -302,6 +317,14 @@ pub fn run(
         let found = crate::bisect::run(&config, &bisect, stderr)?;
         let _ = write!(stdout, "{}", found.render());
         return Ok(ExitCode::from(found.exit_code()));
+    }
+    if cli.gate.no_append && !config.results.join("data").is_dir() {
+        // A pull request's check against a mistyped --results would pass having judged nothing.
+        let _ = writeln!(
+            stderr,
+            "run-benchmarks: warning: {} holds no histories, so every benchmark is judged against nothing; check --results or --publish",
+            bench_model::shown(&config.results.join("data"))
+        );
     }
     let summary = crate::run(&config, stderr)?;
     let _ = write!(stderr, "\n{}", summary_table(&summary.suites));

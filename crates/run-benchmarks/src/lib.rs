@@ -90,6 +90,9 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
+    /// DIR is one suite's folder, not the folder holding the suites.
+    #[error("{} holds test files itself, so it is one suite: -d takes the folder that holds the suites; pass its parent, -d {}{}", bench_model::shown(.0), parent_of(.0), suite_flag(.0))]
+    DirIsASuite(PathBuf),
     /// No sub-folder of DIR holds tests.
     #[error("no suite below {}: a suite is a sub-folder holding pytest files (test_*.py or *_test.py); pass the right folder with -d", bench_model::shown(.0))]
     NoSuites(PathBuf),
@@ -211,6 +214,9 @@ pub fn select_suites(config: &Config) -> Result<Vec<Suite>, Error> {
         dir: config.dir.clone(),
         source,
     })?;
+    if found.is_empty() && suite::is_suite(&config.dir) {
+        return Err(Error::DirIsASuite(config.dir.clone()));
+    }
     if found.is_empty() {
         return Err(Error::NoSuites(config.dir.clone()));
     }
@@ -419,7 +425,17 @@ pub(crate) fn execute(
                 env: &launch.env,
                 stop: None,
             });
-            let reading = read_ending(config, report, &state, execution.ending);
+            let reading = match read_ending(config, report, &state, execution.ending) {
+                Reading::Done(Outcome::PytestFailed { exit, .. })
+                    if exit.is(PYTEST_USAGE_ERROR) && pytest::lacks_benchmark_plugin(log) =>
+                {
+                    Reading::Done(Outcome::NotStarted {
+                        command: config.launch.command.join(" "),
+                        error: "pytest does not know --benchmark-json, so pytest-benchmark is not installed where it runs".into(),
+                    })
+                }
+                reading => reading,
+            };
             (reading, execution.elapsed, execution.leftovers)
         }
     };
@@ -431,6 +447,9 @@ pub(crate) fn execute(
 
 /// pytest's exit code when it collected no test.
 const NO_TESTS_COLLECTED: i32 = 5;
+
+/// pytest's exit code for a command line it does not take.
+const PYTEST_USAGE_ERROR: i32 = 4;
 
 /// What pytest's ending and report say before anything is recorded.
 pub(crate) enum Reading {
@@ -520,6 +539,31 @@ fn read_report(config: &Config, report: &Path, exit: pytest::Exit, failed: Vec<S
             error: other.to_string(),
         }),
     }
+}
+
+/// The folder above `dir`, as a user would type it.
+fn parent_of(dir: &Path) -> String {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    match dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && dir.file_name().is_some())
+    {
+        Some(parent) => bench_model::shown(parent),
+        None => absolute
+            .parent()
+            .map_or_else(|| "..".to_string(), bench_model::shown),
+    }
+}
+
+/// `--suite NAME` for a suite folder, to run it alone.
+fn suite_flag(dir: &Path) -> String {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    absolute
+        .components()
+        .next_back()
+        .map_or_else(String::new, |name| {
+            format!(" --suite {}", inert(&name.as_os_str().to_string_lossy()))
+        })
 }
 
 /// The gate replayed over every suite's history in the results folder (the selected suites

@@ -91,6 +91,15 @@ impl Outcome {
         }
     }
 
+    /// Benchmarks this run measured and kept: recorded in the history, or judged only with
+    /// `--no-append`.
+    pub fn measured(&self) -> usize {
+        match self {
+            Outcome::Judged { benchmarks } => *benchmarks,
+            other => other.recorded(),
+        }
+    }
+
     /// A short word for the summary table.
     pub fn label(&self) -> &'static str {
         match self {
@@ -249,7 +258,9 @@ impl SuiteRun {
                 self.leftovers.join(", ")
             );
         }
-        if let (false, Some(log)) = (self.outcome.is_success(), &self.log) {
+        // pytest that never started wrote nothing there.
+        let started = !matches!(self.outcome, Outcome::NotStarted { .. });
+        if let (false, true, Some(log)) = (self.outcome.is_success(), started, &self.log) {
             let _ = write!(line, "; pytest's output: {}", bench_model::shown(log));
         }
         let _ = write!(line, " ({:.1} s)", self.elapsed.as_secs_f64());
@@ -270,7 +281,7 @@ pub fn summary_table(runs: &[SuiteRun]) -> String {
             table,
             "{:14}  {:>10}  {:>6.1} s  {}",
             run.outcome.label(),
-            run.outcome.recorded(),
+            run.outcome.measured(),
             run.elapsed.as_secs_f64(),
             unit_name(&run.suite.name, run.procs)
         );

@@ -24,6 +24,10 @@ waiting rank says so in its STATE.error and ends the job with MPI_Abort.
 State files are replaced whole (a temporary file, then a rename), so another rank never reads one
 half written: an empty `.current` means "finished", and a rank that read one while it was being
 rewritten once took a rank in the middle of its tests for finished.
+
+Beside time, every benchmark gets its memory and, where the machine exposes it, its energy in
+`extra_info["metrics"]` (see _Readings): read before and after the test call, outside the timed
+rounds, and under a launcher gathered from every rank (`per_rank`, `value` over all of them).
 """
 
 import json
@@ -39,6 +43,8 @@ _failed = []
 _tests_started = 0
 # Under a launcher with more than one rank: (communicator, config) to end the job with.
 _job = None
+# What is read around each benchmark: memory, energy (set up by pytest_configure).
+_readings = None
 
 
 def _write(suffix, text):
@@ -56,8 +62,21 @@ def _append(suffix, text):
             file.write(text)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--memory",
+        choices=["rss", "python"],
+        default="rss",
+        help="run-benchmarks: the memory recorded per benchmark beside its peak RSS: 'python' also "
+        "records the Python heap's peak with tracemalloc (slows Python code; off by default)",
+    )
+
+
 def pytest_configure(config):
+    global _readings
+    _readings = _Readings(config.getoption("memory", "rss") == "python")
     if os.environ.get("RUN_BENCHMARKS_LOCKSTEP") != "1":
+        _readings.wrap(_fixture_class())
         return
     try:
         from mpi4py import MPI
@@ -75,6 +94,9 @@ def pytest_configure(config):
         _write(".error", message)
         raise pytest.UsageError(message) from error
     _in_lockstep(BenchmarkFixture, MPI.COMM_WORLD, MPI)
+    _readings.wrap(BenchmarkFixture)
+    _readings.comm = MPI.COMM_WORLD
+    _readings.node_leader = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_rank() == 0
     if MPI.COMM_WORLD.Get_size() > 1:
         global _job
         _job = (MPI.COMM_WORLD, config)
@@ -122,7 +144,21 @@ def pytest_sessionfinish(session, exitstatus):
     _write(".current", "")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    fixture = getattr(item, "funcargs", {}).get("benchmark")
+    if _readings is None or fixture is None or not hasattr(fixture, "extra_info"):
+        yield
+        return
+    _readings.before_test()
+    outcome = yield
+    _readings.after_test(fixture, failed=outcome.excinfo is not None)
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _readings is not None:
+        for line in _readings.said:
+            terminalreporter.write_line(f"run-benchmarks: {line}")
     # pytest-benchmark has just named its report file, which run-benchmarks deletes at the end.
     terminalreporter.write_line(
         "run-benchmarks: the benchmark data file named above is temporary; run-benchmarks "
@@ -237,3 +273,259 @@ def _in_lockstep(fixture, comm, MPI):
     fixture._calibrate_timer = _calibrate_timer
     if hasattr(fixture, "_run_until_precise"):
         fixture._run_until_precise = _run_until_precise
+
+
+def _fixture_class():
+    try:
+        from pytest_benchmark.fixture import BenchmarkFixture
+    except ImportError:
+        return None
+    return BenchmarkFixture
+
+
+def _metric(value, unit, per_rank, **more):
+    entry = {"value": value, "unit": unit, "better": "lower", "per_rank": per_rank}
+    entry.update(more)
+    return entry
+
+
+class _Powercap:
+    """Intel RAPL through Linux powercap: the packages' (and their zones') energy counters.
+
+    Each `intel-rapl:N` (a package) counts microjoules in `energy_uj` and wraps to 0 after
+    `max_energy_range_uj`; its sub-zones (`intel-rapl:N:M`: cores, dram) are parts of it or beside
+    it (dram), so only the packages' top-level counters are summed, plus `dram` sub-zones, which
+    the package does not include. The root is HEAT_BENCH_POWERCAP, or /sys/class/powercap.
+    """
+
+    def __init__(self):
+        root = os.environ.get("HEAT_BENCH_POWERCAP") or "/sys/class/powercap"
+        self.zones, self.why = [], None
+        try:
+            names = sorted(os.listdir(root))
+        except OSError as error:
+            self.why = f"no RAPL energy counters ({root}: {error.strerror})"
+            return
+        for name in names:
+            parts = name.split(":")
+            if parts[0] != "intel-rapl" or len(parts) not in (2, 3):
+                continue
+            zone = os.path.join(root, name)
+            if len(parts) == 3 and _read_text(os.path.join(zone, "name")) != "dram":
+                continue
+            try:
+                wrap = int(_read_text(os.path.join(zone, "max_energy_range_uj")))
+                int(_read_text(os.path.join(zone, "energy_uj")))
+            except (OSError, ValueError) as error:
+                self.why = f"RAPL energy counters unreadable ({os.path.join(zone, 'energy_uj')}: {error})"
+                continue
+            self.zones.append((os.path.join(zone, "energy_uj"), wrap))
+        if self.zones:
+            self.why = None
+        elif self.why is None:
+            self.why = f"no RAPL energy counters under {root} (a VM or container exposes none)"
+
+    def read(self):
+        return [int(_read_text(path)) for path, _ in self.zones]
+
+    def joules(self, start, end):
+        """Energy between two readings, each counter's wrap-around undone (one wrap at most)."""
+        total = 0
+        for (_, wrap), a, b in zip(self.zones, start, end):
+            total += b - a if b >= a else b + wrap - a
+        return total / 1e6
+
+
+class _Nvml:
+    """NVIDIA GPUs' energy counters through pynvml, when it is installed (never installed here)."""
+
+    def __init__(self):
+        self.handles, self.why = [], None
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            count = pynvml.nvmlDeviceGetCount()
+            self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+            self._energy = pynvml.nvmlDeviceGetTotalEnergyConsumption
+            [self._energy(h) for h in self.handles]
+        except Exception as error:  # not installed, no driver, no GPU, no energy counter
+            self.handles, self.why = [], f"no NVML energy counters ({type(error).__name__}: {error})"
+
+    def read(self):
+        return [self._energy(h) for h in self.handles]
+
+    def joules(self, start, end):
+        return sum(b - a for a, b in zip(start, end)) / 1e3  # millijoules
+
+
+def _read_text(path):
+    with open(path) as file:
+        return file.read().strip()
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as file:
+        for line in file:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise OSError(f"/proc/self/status has no {field}")
+
+
+class _Readings:
+    """Memory and energy of each benchmark, read outside its timed rounds.
+
+    - memory (B): the peak resident memory the test added over what the process held when it
+      started: VmHWM after it minus VmRSS before it, the high-water mark being reset first by
+      writing 5 to /proc/self/clear_refs. Where that cannot be reset, the growth of the
+      high-water mark is recorded instead (a lower bound: a peak under an earlier one is not
+      seen) and `note` says so.
+    - python_memory (B), with --memory=python: the Python heap's peak over its size at the start
+      (tracemalloc, started for the session, its peak reset before each test).
+    - device_memory (B): when torch is already imported and has CUDA/ROCm, the peak allocated
+      (torch.cuda.max_memory_allocated, its peak reset before).
+    - energy (J per round): RAPL package counters (one rank per node reads them: ranks on one node
+      share its packages) and NVML devices, read just before the rounds and after the benchmark,
+      divided by the rounds run in between (warm-up rounds and pytest-benchmark's one extra call
+      of a looped benchmark counted as the fractions of a round they are).
+    Under a launcher every rank's values are gathered: `per_rank`, and `value` the max over ranks
+    (memory) or the sum of the ranks that read (energy, one per node).
+    """
+
+    def __init__(self, python_heap):
+        self.comm, self.node_leader = None, True
+        self.said = []
+        self.python_heap = python_heap
+        if python_heap:
+            import tracemalloc
+
+            tracemalloc.start()
+        self.reset_note = None
+        self.memory_note = None
+        self.meters = None
+        self.energy = None
+
+    def _meters(self):
+        # Found at the first benchmark (not at start-up: a suite without benchmarks pays nothing).
+        if self.meters is None:
+            tried = (_Powercap(), _Nvml())
+            found = [m for m in tried if not m.why]
+            self.meters = found if self.node_leader else []
+            # Said once, by rank 0 (every rank's output goes to the log).
+            if not found and (self.comm is None or self.comm.Get_rank() == 0):
+                self.said.append("energy not recorded: " + "; ".join(m.why for m in tried))
+        return self.meters
+
+    def wrap(self, fixture):
+        if fixture is None:
+            return
+        make_stats, raw, raw_pedantic = fixture._make_stats, fixture._raw, fixture._raw_pedantic
+        readings = self
+
+        def _make_stats(self, iterations):
+            stats = make_stats(self, iterations)
+            meters = readings._meters()
+            readings.energy = (self, [m.read() for m in meters]) if meters else None
+            return stats
+
+        def _raw(self, *args, **kwargs):
+            result = raw(self, *args, **kwargs)
+            readings._energy_end(self, extra_calls=1)
+            return result
+
+        def _raw_pedantic(self, *args, **kwargs):
+            result = raw_pedantic(self, *args, **kwargs)
+            # _raw_pedantic(target, args, kwargs, setup, teardown, rounds, warmup_rounds, iterations)
+            warmup = kwargs.get("warmup_rounds", args[6] if len(args) > 6 else 0)
+            iterations = kwargs.get("iterations", args[7] if len(args) > 7 else 1)
+            readings._energy_end(self, extra_calls=warmup * iterations + (iterations > 1))
+            return result
+
+        fixture._make_stats = _make_stats
+        fixture._raw = _raw
+        fixture._raw_pedantic = _raw_pedantic
+
+    def _energy_end(self, fixture, extra_calls):
+        started, self.energy = self.energy, None
+        if started is None or started[0] is not fixture or fixture.stats is None:
+            return
+        end = [m.read() for m in self.meters]
+        joules = sum(m.joules(a, b) for m, a, b in zip(self.meters, started[1], end))
+        stats = fixture.stats.stats
+        iterations = max(fixture.stats.iterations, 1)
+        if fixture._mode == "benchmark(...)" and fixture._warmup:
+            extra_calls += min(stats.rounds, max(1, int(fixture._warmup / iterations))) * iterations
+        rounds = stats.rounds + extra_calls / iterations
+        if rounds > 0:
+            fixture._run_benchmarks_energy = joules / rounds
+
+    def before_test(self):
+        self.start = {}
+        try:
+            with open("/proc/self/clear_refs", "w") as file:
+                file.write("5")
+            self.reset_note = None
+        except OSError as error:
+            self.reset_note = (
+                f"the peak of resident memory could not be reset (/proc/self/clear_refs: "
+                f"{error.strerror}): the growth of the process's peak, a lower bound"
+            )
+        try:
+            self.start["rss"] = _status_kib("VmRSS")
+            self.start["hwm"] = _status_kib("VmHWM")
+        except OSError as error:
+            self.memory_note = f"memory not recorded: {error}"
+        if self.python_heap:
+            import tracemalloc
+
+            tracemalloc.reset_peak()
+            self.start["python"] = tracemalloc.get_traced_memory()[0]
+        torch = sys.modules.get("torch")
+        self.device = None
+        try:
+            if torch is not None and torch.cuda.is_available():
+                self.device = torch.cuda
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+                self.start["device"] = torch.cuda.memory_allocated()
+        except Exception:  # torch without a usable device
+            self.device = None
+
+    def after_test(self, fixture, failed):
+        mine = {}
+        try:
+            hwm = _status_kib("VmHWM")
+            base = self.start["hwm"] if self.reset_note else self.start["rss"]
+            mine["memory"] = max(hwm - base, 0)
+        except (OSError, KeyError):
+            pass
+        if self.python_heap:
+            import tracemalloc
+
+            mine["python_memory"] = max(tracemalloc.get_traced_memory()[1] - self.start["python"], 0)
+        if self.device is not None:
+            self.device.synchronize()
+            mine["device_memory"] = max(self.device.max_memory_allocated() - self.start["device"], 0)
+        energy = getattr(fixture, "_run_benchmarks_energy", None)
+        if energy is not None:
+            mine["energy"] = energy
+        ranks = [mine]
+        if self.comm is not None and self.comm.Get_size() > 1 and not failed:
+            ranks = self.comm.allgather(mine)
+        metrics = fixture.extra_info.setdefault("metrics", {})
+        for name in ("memory", "python_memory", "device_memory"):
+            per_rank = [r.get(name) for r in ranks]
+            known = [v for v in per_rank if v is not None]
+            if known:
+                more = {"note": self.reset_note} if name == "memory" and self.reset_note else {}
+                metrics[name] = _metric(max(known), "B", per_rank, **more)
+        per_rank = [r.get("energy") for r in ranks]
+        known = [v for v in per_rank if v is not None]
+        if known:
+            metrics["energy"] = _metric(sum(known), "J", per_rank)
+        if not metrics:
+            del fixture.extra_info["metrics"]
+        if self.reset_note and self.reset_note not in self.said:
+            self.said.append(self.reset_note)
+        if self.memory_note and self.memory_note not in self.said:
+            self.said.append(self.memory_note)

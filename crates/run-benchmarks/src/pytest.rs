@@ -495,6 +495,31 @@ fn end_marked(mark: &str) -> Vec<Leftover> {
     found
 }
 
+/// Whether pytest's output in `log` says it does not know pytest-benchmark's options: the
+/// plugin is not installed in the environment pytest runs in.
+pub fn lacks_benchmark_plugin(log: &Path) -> bool {
+    std::fs::read(log).is_ok_and(|bytes| {
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .any(|l| l.contains("unrecognized arguments:") && l.contains("--benchmark-"))
+    })
+}
+
+/// The quote character `text` opens and never closes, if any: `split_command` would take the rest
+/// of the line as one word, which is never what was meant.
+pub fn unclosed_quote(text: &str) -> Option<char> {
+    let mut quote = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => {}
+        }
+    }
+    quote
+}
+
 /// Splits `--pytest 'python -m pytest'` into words, honouring single and double quotes.
 pub fn split_command(text: &str) -> Vec<String> {
     let mut words = Vec::new();
@@ -581,5 +606,11 @@ mod tests {
         );
         assert_eq!(split_command("a ''"), ["a", ""]);
         assert!(split_command("  ").is_empty());
+        assert_eq!(
+            unclosed_quote("'/opt/my venv/bin/pytest' -p \"no:x\""),
+            None
+        );
+        assert_eq!(unclosed_quote("'/opt/my venv/bin/pytest -p x"), Some('\''));
+        assert_eq!(unclosed_quote("pytest -k \"it's"), Some('"'));
     }
 }

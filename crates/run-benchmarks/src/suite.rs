@@ -53,6 +53,12 @@ fn holds_tests(folder: &Path, depth: usize) -> bool {
     })
 }
 
+/// Whether `folder` is itself a suite (it holds test files, as a sub-folder of DIR would): a
+/// common slip is `-d` naming one suite instead of the folder that holds them.
+pub fn is_suite(folder: &Path) -> bool {
+    holds_tests(folder, 0)
+}
+
 /// The suites below `dir`, sorted by name; `results` (and hidden folders, `__pycache__` and
 /// virtual environments) are skipped.
 pub fn discover(dir: &Path, results: &Path) -> std::io::Result<Vec<Suite>> {

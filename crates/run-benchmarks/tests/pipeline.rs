@@ -862,3 +862,34 @@ fn hostile_suite_and_benchmark_names_never_become_workflow_commands() {
         assert!(!is_command(line), "in the commit message: {line:?}\n{log}");
     }
 }
+
+#[test]
+fn a_check_without_appending_counts_the_judged_benchmarks_in_the_table() {
+    // The suite's line said "1 benchmark judged" and the table 0.
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suites = one_benchmark_suite(dir.path());
+    let output = run_benchmarks(&suites, &pytest, &["--quiet", "--check", "--no-append"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("holds no histories"), "{err}");
+    let row = err
+        .lines()
+        .find(|l| l.starts_with("judged"))
+        .unwrap_or_else(|| panic!("no judged row: {err}"));
+    assert_eq!(row.split_whitespace().nth(1), Some("1"), "{row}");
+    assert!(!suites.join("results/data/tiny/aggregate.json").exists());
+}
+
+#[test]
+fn help_names_every_way_to_exit_1() {
+    let help = Command::new(env!("CARGO_BIN_EXE_run-benchmarks"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let exit = &help[help.find("Exit status").expect("an exit-status part")..];
+    for option in ["--fail-on-regression", "--fail-on-open"] {
+        assert!(exit.contains(option), "{option} missing from: {exit}");
+    }
+}

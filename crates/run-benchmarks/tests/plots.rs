@@ -159,6 +159,46 @@ fn untidy_histories(python: &Path, results: &Path, shapes: &[&str]) {
     folder.refresh().unwrap();
 }
 
+/// Histories imported from github-action-benchmark's `data.js` as `aggregate --import` writes
+/// them (the mean only: null median, min and max), from two real projects' files in
+/// fixtures/datajs: one of its pytest tool (`imported-pytest`), HeAT's own custom tool
+/// (`imported-heat`, runtime and energy by node set).
+fn imported_histories(results: &Path) {
+    let folder = Results {
+        root: results.to_path_buf(),
+    };
+    for (suite, file) in [
+        ("imported-pytest", "histolab__histolab.data.js.gz"),
+        ("imported-heat", "helmholtz-analytics__heat.data.js.gz"),
+    ] {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(
+                std::fs::File::open(root().join("fixtures/datajs").join(file)).unwrap(),
+            ),
+            &mut text,
+        )
+        .unwrap();
+        let source = results.join(file.trim_end_matches(".gz"));
+        std::fs::write(&source, text).unwrap();
+        let options = aggregate::import::ImportOptions {
+            series: None,
+            pattern: aggregate::import::NamePattern::parse(
+                "{benchmark}_{nodes}_{device} - {metric}",
+            )
+            .unwrap(),
+            time_metric: "RUNTIME".into(),
+            branch: "main".into(),
+            pull_requests: false,
+        };
+        let imported = aggregate::import::read(&source, &options).unwrap();
+        std::fs::create_dir_all(folder.data().join(suite)).unwrap();
+        aggregate::append_imported(&imported, &folder.history(suite), &AppendOptions::default())
+            .unwrap();
+    }
+    folder.refresh().unwrap();
+}
+
 /// `plot` with one of its variables set otherwise, as a user sets it in GPE's editor, written to
 /// the plots folder as NAME.jsonata and listed.
 fn variant(results: &Path, plot: &str, name: &str, variable: &str, value: &str) {
@@ -203,6 +243,7 @@ fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
             "year:11000",
         ],
     );
+    imported_histories(&results);
     variant(&results, "trend", "trend-runs", "axis", "\"runs\"");
     variant(&results, "change", "change-runs", "axis", "\"runs\"");
     variant(&results, "trend", "trend-memory", "metric", "\"memory\"");
@@ -247,7 +288,7 @@ fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
         // Every suite alone, the three picks and all suites together, for every plot and variant.
         assert_eq!(
             cases.len(),
-            (SHIPPED.len() + 6) * (17 + 3 + 1),
+            (SHIPPED.len() + 6) * (17 + 2 + 3 + 1),
             "jsonata {version}: {:?} {stderr}",
             cases
                 .iter()
@@ -328,6 +369,19 @@ fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
         assert_eq!(case("scaling", "serial")["datasets"], 0);
         // Runs in commit order: suites of one pipeline run share nothing but their time.
         assert_eq!(case("trend-runs", "twice")["labels"], 4);
+        // Imported histories know each run's mean only: it is drawn where the median would be
+        // (gpe.mjs checks every point against it), and no plot lacks its lines or throws.
+        for plot in shipped() {
+            for suite in ["imported-pytest", "imported-heat"] {
+                let drawn = case(&plot, suite);
+                if plot != "regressions" && plot != "scaling" {
+                    assert!(
+                        drawn["datasets"].as_u64() > Some(0),
+                        "{plot} on {suite}: {drawn}"
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -267,6 +267,9 @@ fn on_remote(dir: &Path, suite: &str) -> BTreeMap<(String, u64), usize> {
 fn copy_suite(from: &Path, to: &Path) {
     for file in fs::read_dir(from).unwrap() {
         let file = file.unwrap().path();
+        if !file.is_file() {
+            continue;
+        }
         write(
             &to.join(file.file_name().unwrap()),
             &fs::read_to_string(&file).unwrap(),
