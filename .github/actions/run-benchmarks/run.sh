@@ -6,6 +6,9 @@
 # and RUNNER_* variables may be missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The token only reaches the script that posts, never the benchmarks' environment.
+token=${INPUT_GITHUB_TOKEN:-}
+unset INPUT_GITHUB_TOKEN
 
 errors=()
 bad() { errors+=("input '$1': $2"); }
@@ -44,6 +47,17 @@ fi
 timeout=${INPUT_TIMEOUT:-}
 max_bytes=${INPUT_MAX_BYTES:-}
 install=${INPUT_INSTALL:-}
+comment=${INPUT_COMMENT:-true}
+comment_key=${INPUT_COMMENT_KEY:-${GITHUB_JOB:-benchmarks}}
+open_issues=${INPUT_OPEN_ISSUES:-false}
+issue_label=${INPUT_ISSUE_LABEL:-performance-regression}
+event=${GITHUB_EVENT_NAME:-}
+is_pull_request=false
+case $event in pull_request | pull_request_target) is_pull_request=true ;; esac
+# A pull request is judged against its base branch's history unless told otherwise.
+if [ -z "$baseline_branch" ] && [ "$is_pull_request" = true ] && [ "$check" = true ]; then
+  baseline_branch=${GITHUB_BASE_REF:-}
+fi
 read -r -a extra <<<"${INPUT_ARGS:-}"
 
 [ -d "$suites" ] || bad suites "$suites is not a folder (the folder whose sub-folders are the suites)"
@@ -55,12 +69,12 @@ case $publish in
   false) ;;
   *) bad publish "'$publish' is not one of true, no-push, false" ;;
 esac
-for name in check no-append fail-on-regression fail-on-open; do
+for name in check no-append fail-on-regression fail-on-open comment open-issues; do
   var=${name//-/_}
   is_bool "${!var}" || bad "$name" "'${!var}' is not true or false"
 done
 if [ "$check" != true ]; then
-  for name in no-append fail-on-regression fail-on-open; do
+  for name in no-append fail-on-regression fail-on-open open-issues; do
     var=${name//-/_}
     [ "${!var}" != true ] || bad "$name" "needs check: true"
   done
@@ -72,6 +86,11 @@ fi
 if [ "$no_append" = true ] && { [ "$publish" = true ] || [ "$publish" = no-push ]; }; then
   bad no-append "records nothing, so there is nothing to publish: set publish: false"
 fi
+if [ "$open_issues" = true ] && [ "$no_append" = true ]; then
+  bad open-issues "opens an issue per regression recorded on the main branch; a run with no-append records nothing"
+fi
+label_pattern='^[A-Za-z0-9._ -]{1,50}$'
+[[ $issue_label =~ $label_pattern ]] || bad issue-label "'$issue_label' is not a label of letters, digits, spaces, '.', '_' or '-'"
 is_count "$confirm" || bad confirm "'$confirm' is not a whole number of reruns"
 [ -z "$stat" ] || [[ $stat =~ ^(min|median|mean)$ ]] || bad stat "'$stat' is not one of min, median, mean"
 [ -z "$threshold" ] || is_number "$threshold" || bad threshold "'$threshold' is not a percentage such as 10 or 12.5"
@@ -148,10 +167,13 @@ elif [ -n "$data" ]; then
   results=$data
 fi
 report_json=""
+markdown=""
 if [ "$check" = true ]; then
   report_json=$scratch/verdicts.json
+  markdown=$scratch/verdicts.md
+  rm -f "$report_json" "$markdown"
   # run-benchmarks appends its verdicts to $GITHUB_STEP_SUMMARY itself.
-  args+=(--check --report-json "$report_json")
+  args+=(--check --report-json "$report_json" --markdown "$markdown")
   [ "$no_append" != true ] || args+=(--no-append)
   [ "$fail_on_regression" != true ] || args+=(--fail-on-regression)
   [ "$fail_on_open" != true ] || args+=(--fail-on-open)
@@ -191,6 +213,31 @@ case $publish in
   no-push) published="committed in $(code "$data"), not pushed" ;;
   *) published="not published" ;;
 esac
+# Verdicts where reviewers look: the pull request's comment, an issue per regression on main. A
+# failure to post is a warning: the verdicts are in the summary, and the step's outcome is the run's.
+post() {
+  local said=0
+  GITHUB_TOKEN=$token python3 "$here/post_verdicts.py" "$@" || said=$?
+  if [ "$said" -ne 0 ]; then
+    if [ "${GITHUB_ACTIONS:-}" = true ]; then
+      echo "::warning title=run-benchmarks action::could not post the verdicts ($1); see the lines above"
+    else
+      echo "run-benchmarks action: warning: could not post the verdicts ($1)" >&2
+    fi
+  fi
+}
+run_url=""
+if [ -n "${GITHUB_SERVER_URL:-}" ] && [ -n "${GITHUB_REPOSITORY:-}" ] && [ -n "${GITHUB_RUN_ID:-}" ]; then
+  run_url=$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID
+fi
+if [ "$comment" = true ] && [ "$is_pull_request" = true ] && [ -s "$markdown" ] && [ -n "${GITHUB_EVENT_PATH:-}" ]; then
+  post comment --event "$GITHUB_EVENT_PATH" --markdown "$markdown" --key "$comment_key" \
+    --runner "${RUNNER_NAME:-}" --run-url "$run_url" --commit-url "$commit_url"
+fi
+if [ "$open_issues" = true ] && [ "$is_pull_request" = false ] && [ -s "$report_json" ]; then
+  post issues --report-json "$report_json" --run-url "$run_url" --commit-url "$commit_url" --label "$issue_label"
+fi
+
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
   printf '\n**run-benchmarks** exited %s: %s. Histories in %s, %s.\n' \
     "$status" "$outcome" "$(code "$results")" "$published" >>"$GITHUB_STEP_SUMMARY"
@@ -203,6 +250,7 @@ if [ -n "${GITHUB_OUTPUT:-}" ]; then
     printf 'exit-code=%s\n' "$status"
     printf 'results<<%s\n%s\n%s\n' "$delimiter" "$results" "$delimiter"
     printf 'report-json<<%s\n%s\n%s\n' "$delimiter" "$report_json" "$delimiter"
+    printf 'markdown<<%s\n%s\n%s\n' "$delimiter" "$markdown" "$delimiter"
   } >>"$GITHUB_OUTPUT"
 fi
 exit "$status"

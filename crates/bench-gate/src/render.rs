@@ -48,7 +48,8 @@ fn is_commit_id(id: &str) -> bool {
 }
 
 /// `text` with every control character shown as an escape (`\n`, `\u{1b}`), so that a name can
-/// neither start a line of its own nor drive the terminal.
+/// neither start a line of its own nor drive the terminal, and GitHub's older command marker
+/// `##[` broken (the runner takes it anywhere in a line of the log).
 pub fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -62,7 +63,7 @@ pub fn visible(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    out.replace("##[", "#\\x23[")
 }
 
 /// `text` as a Markdown code span inside a table cell: shown verbatim, whatever it holds.
@@ -824,5 +825,7 @@ mod tests {
         assert!(cell.starts_with("``") && !cell.contains('\n'), "{cell}");
         assert!(!cell.replace("\\|", "").contains('|'), "{cell}");
         assert_eq!(visible("\u{1b}[31mred"), "\\u{1b}[31mred");
+        // GitHub's runner takes the older `##[command]` anywhere in a line of the log.
+        assert!(!visible("a ##[add-mask]b").contains("##["));
     }
 }

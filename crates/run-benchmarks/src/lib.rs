@@ -1,6 +1,7 @@
 //! The whole pipeline behind `run-benchmarks`: run every suite with pytest, append each suite's
 //! benchmarks to its history, rebuild the GPE lists, and publish to a data repository.
 
+pub mod badge;
 pub mod bisect;
 pub mod cli;
 pub mod confirm;
@@ -194,12 +195,17 @@ impl RunSummary {
 
     /// Every suite's verdicts in one report.
     pub fn gate(&self) -> CheckReport {
-        let mut all = CheckReport::default();
-        for check in self.suites.iter().filter_map(|s| s.check.clone()) {
-            all.extend(check);
-        }
-        all
+        joined_verdicts(&self.suites)
     }
+}
+
+/// The verdicts of every suite that was judged, in one report.
+fn joined_verdicts(runs: &[SuiteRun]) -> CheckReport {
+    let mut all = CheckReport::default();
+    for check in runs.iter().filter_map(|s| s.check.clone()) {
+        all.extend(check);
+    }
+    all
 }
 
 /// Picks the suites to run: all of DIR's, or those named.
@@ -740,6 +746,14 @@ pub fn run(config: &Config, progress: &mut dyn Write) -> Result<RunSummary, Erro
     }
     for warning in results.refresh()? {
         let _ = writeln!(progress, "run-benchmarks: warning: {warning}");
+    }
+    // The status badge says what the last judged run left open; a run that judged nothing (every
+    // suite failed) leaves the last one as it was.
+    let recorded_verdicts = config.gate.as_ref().is_some_and(|g| !g.no_append);
+    if config.publish.is_some() && recorded_verdicts && runs.iter().any(|r| r.check.is_some()) {
+        for warning in badge::write(&results.root, &joined_verdicts(&runs))? {
+            let _ = writeln!(progress, "run-benchmarks: warning: {warning}");
+        }
     }
 
     let every_suite_failed = runs.iter().all(|r| !r.outcome.is_success());

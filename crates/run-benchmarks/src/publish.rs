@@ -59,7 +59,7 @@ const NEVER_ADDED: [&str; 3] = [
 ];
 
 /// What `run-benchmarks` commits, relative to the `--publish` folder.
-const PUBLISHED: [&str; 3] = ["data", "plots", ".gitignore"];
+const PUBLISHED: [&str; 5] = ["data", "plots", ".gitignore", "badge.svg", "badge.json"];
 
 /// Names the local commit while a carry (see `DataRepo::carry_onto`) has moved HEAD away from it.
 const CARRYING: &str = "refs/run-benchmarks/carrying";
@@ -202,7 +202,8 @@ impl DataRepo {
     }
 
     /// Whether `path` (relative to the work tree's top) is a file run-benchmarks writes and
-    /// commits: a history or archive chunk, a list, a shipped plot as shipped, our `.gitignore`.
+    /// commits: a history or archive chunk, a list, a shipped plot as shipped, our `.gitignore`,
+    /// a badge of ours.
     fn is_own(&self, path: &str) -> bool {
         let Some(relative) = path.strip_prefix(&self.prefix) else {
             return false;
@@ -213,6 +214,12 @@ impl DataRepo {
         match relative {
             "data/list.json" | "plots/list.json" => true,
             ".gitignore" => holds(crate::results::GITIGNORE),
+            _ if crate::badge::FILES.iter().any(|(name, head)| {
+                *name == relative && crate::badge::is_ours(&self.path.join(name), head)
+            }) =>
+            {
+                true
+            }
             _ => {
                 if let Some(inside) = relative.strip_prefix("data/") {
                     history_suite(inside).is_some()
@@ -274,6 +281,11 @@ impl DataRepo {
         for own in ["data/list.json", "plots/list.json"] {
             paths.push(format!("{}{own}", self.prefix));
         }
+        paths.extend(
+            crate::badge::FILES
+                .iter()
+                .map(|(name, _)| format!("{}{name}", self.prefix)),
+        );
         paths.extend(
             crate::plots::SHIPPED
                 .iter()
@@ -613,9 +625,18 @@ impl DataRepo {
         let mut suites = BTreeSet::new();
         let mut take_ours = Vec::new();
         let mut conflicts = Vec::new();
+        let badges: Vec<String> = crate::badge::FILES
+            .iter()
+            .map(|(name, _)| format!("{}{name}", self.prefix))
+            .collect();
         for path in changed.split('\0').filter(|p| !p.is_empty()) {
             if lists.iter().any(|l| l == path) {
                 continue; // rebuilt from the histories
+            }
+            if badges.iter().any(|b| b == path) {
+                // The badge says what this run, the last to publish, judged.
+                take_ours.push((path.to_string(), our_blobs.contains_key(path)));
+                continue;
             }
             if let Some(suite) = path.strip_prefix(&data).and_then(history_suite) {
                 suites.insert(suite.to_string());

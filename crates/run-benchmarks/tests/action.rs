@@ -154,6 +154,18 @@ fn every_bad_input_is_named_before_anything_is_installed_or_run() {
             &[("max-bytes", "lots")],
             "input 'max-bytes': 'lots' is not a size",
         ),
+        (
+            &[("comment", "yes")],
+            "input 'comment': 'yes' is not true or false",
+        ),
+        (
+            &[("no-append", "true"), ("open-issues", "true")],
+            "input 'open-issues': opens an issue per regression recorded on the main branch",
+        ),
+        (
+            &[("issue-label", "a,b")],
+            "input 'issue-label': 'a,b' is not a label",
+        ),
     ];
     for (inputs, message) in cases {
         let output = runner.run(inputs);
@@ -353,7 +365,7 @@ fn a_suites_folder_named_to_inject_neither_issues_commands_nor_forges_outputs() 
     let Some(pytest) = pytest() else { return };
     let runner = Runner::new(PASSING);
     // A folder name with a line break: every line the step writes stays one line, and the
-    // output file gets exactly its three outputs.
+    // output file gets exactly its four outputs.
     let hostile = "s\n::error::pwned\nexit-code=0";
     fs::rename(runner.path("suites"), runner.path(hostile)).unwrap();
     let output = runner.run(&[
@@ -374,7 +386,7 @@ fn a_suites_folder_named_to_inject_neither_issues_commands_nor_forges_outputs() 
         );
     }
     let outputs = step_outputs(&runner.read("output"));
-    assert_eq!(outputs.len(), 3, "{outputs:?}");
+    assert_eq!(outputs.len(), 4, "{outputs:?}");
     assert_eq!(outputs["exit-code"], "1", "{outputs:?}");
     assert_eq!(
         outputs["results"],

@@ -433,6 +433,18 @@ fn a_run_in_which_every_suite_failed_commits_nothing_unless_asked() {
     assert_eq!(git(&a, &["status", "--porcelain"]), "");
 }
 
+/// A pre-commit hook in `clone` that kills run-benchmarks (git's parent) and fails the commit:
+/// the histories are written and staged then, as a kill at that moment leaves things. Its path.
+fn kill_at_commit(clone: &Path) -> std::path::PathBuf {
+    let hook = clone.join(".git/hooks/pre-commit");
+    write(
+        &hook,
+        "#!/bin/sh\nread -r _ _ _ run _ < /proc/$PPID/stat\nkill -KILL \"$run\"\nexit 1\n",
+    );
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    hook
+}
+
 #[test]
 fn a_run_killed_between_recording_and_committing_is_finished_by_the_next() {
     let Some(pytest) = pytest() else { return };
@@ -441,14 +453,7 @@ fn a_run_killed_between_recording_and_committing_is_finished_by_the_next() {
     remote_with_readme(dir, &["a"], &[]);
     one_benchmark_suite(dir);
     let a = dir.join("a");
-    // The histories are written and staged when git runs this hook: it kills run-benchmarks
-    // (git's parent) there, and fails the commit, as a kill at that moment leaves things.
-    let hook = a.join(".git/hooks/pre-commit");
-    write(
-        &hook,
-        "#!/bin/sh\nread -r _ _ _ run _ < /proc/$PPID/stat\nkill -KILL \"$run\"\nexit 1\n",
-    );
-    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let hook = kill_at_commit(&a);
     let output = publish(dir, &pytest, "a", &[]);
     assert_eq!(output.status.code(), None, "killed: {}", stderr(&output));
     assert!(
@@ -751,4 +756,45 @@ fn an_index_lock_left_by_a_killed_git_is_removed_but_not_one_a_running_git_holds
             && !text.contains("running pytest"),
         "{text}"
     );
+}
+
+#[test]
+fn the_status_badge_is_published_finished_after_a_kill_and_never_over_the_users_own() {
+    let Some(pytest) = pytest() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let users = "<svg>the project's own logo</svg>\n";
+    remote_with_readme(dir, &["a"], &[("badge.svg", users)]);
+    one_benchmark_suite(dir);
+    let a = dir.join("a");
+    // Killed while committing: the badge is written, not committed.
+    let hook = kill_at_commit(&a);
+    let output = publish(dir, &pytest, "a", &["--check"]);
+    assert_eq!(output.status.code(), None, "killed: {}", stderr(&output));
+    let status = git(&a, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(status.contains("badge.json"), "{status}");
+    fs::remove_file(&hook).unwrap();
+
+    // The next run takes the badge for its own leftover, commits it, and leaves the user's
+    // badge.svg alone, saying so.
+    let output = publish(dir, &pytest, "a", &["--check"]);
+    assert_ok(&output);
+    let text = stderr(&output);
+    assert!(
+        text.contains("held what an earlier run wrote and did not commit")
+            && text.contains("badge.json"),
+        "{text}"
+    );
+    assert!(
+        text.contains("badge.svg is not a badge run-benchmarks wrote: left as it is"),
+        "{text}"
+    );
+    let remote = dir.join("remote.git");
+    let badge: Value = serde_json::from_str(&git(&remote, &["show", "main:badge.json"])).unwrap();
+    assert_eq!(
+        badge,
+        serde_json::json!({"schemaVersion": 1, "label": "benchmarks", "message": "ok", "color": "brightgreen"})
+    );
+    assert_eq!(git(&remote, &["show", "main:badge.svg"]), users);
+    assert_eq!(git(&a, &["status", "--porcelain"]), "");
 }
