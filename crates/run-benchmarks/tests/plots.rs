@@ -216,8 +216,18 @@ fn variant(results: &Path, plot: &str, name: &str, variable: &str, value: &str) 
     std::fs::write(list, serde_json::to_vec(&entries).unwrap()).unwrap();
 }
 
+// One test per jsonata version, so the two renderings (each minutes of Chromium) run side by side.
 #[test]
-fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
+fn every_shipped_plot_tells_the_truth_on_untidy_histories_with_gpes_jsonata() {
+    tells_the_truth_on_untidy_histories(STACKS[0]);
+}
+
+#[test]
+fn every_shipped_plot_tells_the_truth_on_untidy_histories_with_the_newest_jsonata_1x() {
+    tells_the_truth_on_untidy_histories(STACKS[1]);
+}
+
+fn tells_the_truth_on_untidy_histories((jsonata, version): (&str, &str)) {
     let (Some(pytest), Some((modules, chromium))) = (pytest(), gpe_stack()) else {
         return;
     };
@@ -265,7 +275,7 @@ fn every_shipped_plot_tells_the_truth_on_untidy_histories() {
         "MPI beside serial=mpi,serial",
     ]
     .map(String::from);
-    for (jsonata, version) in STACKS {
+    {
         let (cases, stderr) = render_plots_with(jsonata, &results, &modules, &chromium, &picks);
         // gpe.mjs checks each case: no error from jsonata or Chart.js; labels of a category axis
         // unique and as many as the values; nothing missing on a log axis unless Chart.js skips
