@@ -28,6 +28,20 @@ pub struct ImportOptions {
     pub pull_requests: bool,
 }
 
+impl Default for ImportOptions {
+    /// What `aggregate --import` does without options: HeAT's names, `RUNTIME` as the time, the
+    /// runs of `main`, no pull requests.
+    fn default() -> Self {
+        ImportOptions {
+            series: None,
+            pattern: NamePattern::parse(NamePattern::HEAT).expect("HeAT's pattern parses"),
+            time_metric: "RUNTIME".into(),
+            branch: "main".into(),
+            pull_requests: false,
+        }
+    }
+}
+
 /// What an import read: the runs, oldest first, and what it left out.
 #[derive(Debug, Clone, Default)]
 pub struct Imported {

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aggregate::import::{self, ImportOptions, NamePattern};
+use aggregate::import::{self, ImportOptions};
 use aggregate::{append_entries, AppendOptions, Loaded};
 use bench_gate::{GateOptions, Statistic, Verdict};
 use serde_json::Value;
@@ -263,13 +263,7 @@ fn nightly(imported: &import::Imported, history: &Path, options: &GateOptions) -
 fn the_backtest_says_what_nightly_checks_would_have_said() {
     let dir = tempfile::tempdir().unwrap();
     let source = data_js(dir.path(), "helmholtz-analytics__heat");
-    let options = ImportOptions {
-        series: None,
-        pattern: NamePattern::parse(NamePattern::HEAT).unwrap(),
-        time_metric: "RUNTIME".into(),
-        branch: "main".into(),
-        pull_requests: false,
-    };
+    let options = ImportOptions::default();
     let imported = import::read(&source, &options).unwrap();
     let gate = GateOptions {
         stat: Statistic::Mean,

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use aggregate::import::{self, ImportOptions, NamePattern};
+use aggregate::import::{self, ImportOptions};
 use aggregate::AppendOptions;
 
 /// Imports the fixture `name` into `results/data/suite/aggregate.json`.
@@ -19,13 +19,7 @@ fn import_into(results: &Path, name: &str, suite: &str) -> usize {
     let source = results.join(format!("{name}.data.js"));
     fs::create_dir_all(results.join("data").join(suite)).unwrap();
     fs::write(&source, text).unwrap();
-    let options = ImportOptions {
-        series: None,
-        pattern: NamePattern::parse(NamePattern::HEAT).unwrap(),
-        time_metric: "RUNTIME".into(),
-        branch: "main".into(),
-        pull_requests: false,
-    };
+    let options = ImportOptions::default();
     let imported = import::read(&source, &options).unwrap();
     let history = results.join("data").join(suite).join("aggregate.json");
     aggregate::append_imported(&imported, &history, &AppendOptions::default()).unwrap();

@@ -181,16 +181,7 @@ fn imported_histories(results: &Path) {
         .unwrap();
         let source = results.join(file.trim_end_matches(".gz"));
         std::fs::write(&source, text).unwrap();
-        let options = aggregate::import::ImportOptions {
-            series: None,
-            pattern: aggregate::import::NamePattern::parse(
-                "{benchmark}_{nodes}_{device} - {metric}",
-            )
-            .unwrap(),
-            time_metric: "RUNTIME".into(),
-            branch: "main".into(),
-            pull_requests: false,
-        };
+        let options = aggregate::import::ImportOptions::default();
         let imported = aggregate::import::read(&source, &options).unwrap();
         std::fs::create_dir_all(folder.data().join(suite)).unwrap();
         aggregate::append_imported(&imported, &folder.history(suite), &AppendOptions::default())
