@@ -134,7 +134,7 @@ pub enum Error {
     /// `--check --no-append` against a history that is not there: the check would pass having
     /// judged nothing, so a typo in the path would pass a pull request.
     #[error(
-        "{}: no such history; --check --no-append judges against an existing history: check the path (and that the data repository is checked out)",
+        "{}: no such history; --check --no-append and --backtest judge an existing history: check the path (and that the data repository is checked out)",
         bench_model::shown(.0)
     )]
     NoHistory(PathBuf),
@@ -189,6 +189,7 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
                 bench_model::shown(source)
             );
         }
+        history_folder(&cli.history)?;
         let summary = append_imported(&imported, &cli.history, &options)?;
         for warning in &summary.warnings {
             let _ = writeln!(stderr, "aggregate: warning: {warning}");
@@ -204,6 +205,9 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         return Ok(ExitCode::SUCCESS);
     }
     if cli.backtest {
+        if !cli.history.exists() {
+            return Err(Error::NoHistory(cli.history.clone()));
+        }
         let gate = cli.gate.options()?;
         let found = bench_gate::backtest(&cli.history, &gate)?;
         cli.gate.emit_backtest(&found, "Backtest", stderr)?;
@@ -213,16 +217,8 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
     let mut failing = None;
     if cli.gate.no_append {
         judged_history(&cli.history, stderr)?;
-    } else if let Some(folder) = cli
-        .history
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
-    {
-        // A new suite's history goes into a new folder, as run-benchmarks makes them.
-        std::fs::create_dir_all(folder).map_err(|source| bench_model::Error::Write {
-            path: folder.to_path_buf(),
-            source,
-        })?;
+    } else {
+        history_folder(&cli.history)?;
     }
     if cli.gate.check {
         let gate = cli.gate.options()?;
@@ -257,6 +253,21 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the folders of a new history: a new suite's history goes into a new folder, as
+/// run-benchmarks makes them.
+fn history_folder(history: &std::path::Path) -> Result<(), Error> {
+    if let Some(folder) = history
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+    {
+        std::fs::create_dir_all(folder).map_err(|source| bench_model::Error::Write {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Refuses a `--no-append` check against a history that does not exist, and says so when the

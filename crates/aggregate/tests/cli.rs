@@ -699,3 +699,29 @@ fn help_names_every_way_to_exit_1() {
         assert!(exit.contains(option), "{option} missing from: {exit}");
     }
 }
+
+#[test]
+fn a_metric_no_benchmark_records_is_said_not_passed_in_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("reports/5.3.1/git-clean.json");
+    let report = report.to_str().unwrap();
+    let output = aggregate(dir.path(), &[report, "--history", "h.json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = aggregate(
+        dir.path(),
+        &[
+            report,
+            "--history",
+            "h.json",
+            "--check",
+            "--no-append",
+            "--metric",
+            "memroy",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("--metric memroy: no benchmark of this run records it"),
+        "{err}"
+    );
+}

@@ -323,3 +323,36 @@ fn the_backtest_says_what_nightly_checks_would_have_said() {
     assert_eq!(json["regressions"], regressions);
     assert_eq!(json["runs"], found.runs);
 }
+
+#[test]
+fn an_import_creates_the_folders_of_its_history_and_a_backtest_needs_one() {
+    // The README's `aggregate --import data.js --history data/heat/aggregate.json` failed with
+    // "cannot write … no such file or directory"; a backtest of a mistyped path said "0 runs".
+    let dir = tempfile::tempdir().unwrap();
+    let source = data_js(dir.path(), "helmholtz-analytics__heat");
+    let output = aggregate(
+        dir.path(),
+        &[
+            "--import",
+            source.to_str().unwrap(),
+            "--history",
+            "data/heat/aggregate.json",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!entries(&dir.path().join("data/heat/aggregate.json")).is_empty());
+    let output = aggregate(
+        dir.path(),
+        &["--backtest", "--history", "data/haet/aggregate.json"],
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("data/haet/aggregate.json: no such history"),
+        "{err}"
+    );
+}

@@ -159,6 +159,17 @@ impl GateArgs {
         stderr: &mut dyn std::io::Write,
     ) -> Result<(), GateError> {
         let _ = write!(stderr, "{}", report.table());
+        // A metric no benchmark of the run records judges nothing and would pass in silence: a
+        // typo (`memroy`), or a machine that cannot read it (energy in a VM).
+        for metric in self.metric.iter().filter(|m| !m.is_time()) {
+            if !report.benchmarks.iter().any(|j| &j.metric == metric) {
+                let _ = writeln!(
+                    stderr,
+                    "warning: --metric {}: no benchmark of this run records it (in extra_info.metrics), so nothing was judged on it; check its name, or whether this machine can measure it",
+                    crate::render::visible(&metric.to_string())
+                );
+            }
+        }
         let links = Links {
             commit_url: self.commit_url.clone(),
         };
