@@ -223,6 +223,18 @@ fn open_name(o: &OpenRegression) -> String {
     metric_name(&o.fullname, o.procs, &o.metric)
 }
 
+/// An open (or accepted) regression on one line of the terminal: its suite and name, change,
+/// `extra` (e.g. how many runs it has lasted) and where it began.
+fn open_line(o: &OpenRegression, extra: &str) -> String {
+    format!(
+        "{}{}  {}{extra}  since {}",
+        suite_prefix(&o.suite),
+        open_name(o),
+        metric_change(Some(o.change), &o.metric),
+        range_text(&o.range)
+    )
+}
+
 fn suite_prefix(suite: &Option<String>) -> String {
     suite
         .as_ref()
@@ -342,14 +354,7 @@ impl CheckReport {
         if !self.accepted.is_empty() {
             let _ = writeln!(out, "\naccepted (--accept; closed without a recovery):");
             for o in &self.accepted {
-                let _ = writeln!(
-                    out,
-                    "  {}{}  {}  since {}",
-                    suite_prefix(&o.suite),
-                    open_name(o),
-                    metric_change(Some(o.change), &o.metric),
-                    range_text(&o.range)
-                );
+                let _ = writeln!(out, "  {}", open_line(o, ""));
             }
         }
         if !self.open.is_empty() {
@@ -357,12 +362,8 @@ impl CheckReport {
             for o in &self.open {
                 let _ = writeln!(
                     out,
-                    "  {}{}  {} over {} run(s)  since {}",
-                    suite_prefix(&o.suite),
-                    open_name(o),
-                    metric_change(Some(o.change), &o.metric),
-                    o.runs,
-                    range_text(&o.range)
+                    "  {}",
+                    open_line(o, &format!(" over {} run(s)", o.runs))
                 );
             }
         }
@@ -666,14 +667,7 @@ impl Backtest {
         if !self.open_at_end.is_empty() {
             let _ = writeln!(out, "  open after the last run:");
             for o in &self.open_at_end {
-                let _ = writeln!(
-                    out,
-                    "    {}{}  {}  since {}",
-                    suite_prefix(&o.suite),
-                    open_name(o),
-                    metric_change(Some(o.change), &o.metric),
-                    range_text(&o.range)
-                );
+                let _ = writeln!(out, "    {}", open_line(o, ""));
             }
         }
         out

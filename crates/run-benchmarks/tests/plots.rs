@@ -14,7 +14,9 @@ use run_benchmarks::plots::SHIPPED;
 use run_benchmarks::Results;
 use serde_json::Value;
 
-use common::{git, gpe_stack, pytest, render_plots_with, root, run_benchmarks, succeed, write};
+use common::{
+    commit_all, git, gpe_stack, pytest, render_plots_with, root, run_benchmarks, succeed, write,
+};
 
 /// GPE's versions (its package-lock.json) and the newest jsonata 1.x: both must pass.
 const STACKS: [(&str, &str); 2] = [("jsonata", "1.8.4"), ("jsonata-1x", "1.8.9")];
@@ -396,18 +398,9 @@ fn new_entries_carry_their_commits_subject_for_the_tooltips() {
         "def test_sum(benchmark):\n    benchmark(sum, range(10))\n",
     );
     git(&project, &["init", "-q", "-b", "main"]);
-    git(&project, &["add", "-A"]);
-    git(
+    commit_all(
         &project,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "Sum faster: use the builtin\n\nThe body is not the subject.",
-        ],
+        "Sum faster: use the builtin\n\nThe body is not the subject.",
     );
     let results = dir.path().join("results");
     let output = run_benchmarks(

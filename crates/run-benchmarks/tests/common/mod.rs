@@ -192,6 +192,23 @@ pub fn remote_history(dir: &Path, suite: &str) -> Vec<serde_json::Value> {
     history(&check.join("data").join(suite).join("aggregate.json"))
 }
 
+/// Commits everything in the repository at `root` as a test author.
+pub fn commit_all(root: &Path, message: &str) {
+    git(root, &["add", "-A"]);
+    git(
+        root,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            message,
+        ],
+    );
+}
+
 /// `dir/suites/tiny`: one fast benchmark.
 pub fn one_benchmark_suite(dir: &Path) -> PathBuf {
     let suites = dir.join("suites");
@@ -230,19 +247,7 @@ impl Project {
     }
 
     pub fn commit(&mut self, message: &str) -> String {
-        git(&self.root, &["add", "-A"]);
-        git(
-            &self.root,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-qm",
-                message,
-            ],
-        );
+        commit_all(&self.root, message);
         self.commits += 1;
         git(&self.root, &["rev-parse", "HEAD"]).trim().to_owned()
     }
